@@ -1,0 +1,34 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the built `vtopo` binary with `args`, from the repository root.
+pub fn vtopo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vtopo"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the vtopo binary runs")
+}
+
+/// Files with extension `ext` directly under `dir` (relative to the root), sorted.
+pub fn files_in(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("directory exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `path` relative to the repository root, with forward slashes.
+pub fn rel(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+}
