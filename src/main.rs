@@ -30,7 +30,10 @@ enum CliError {
 }
 
 fn read(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|source| CliError::Read { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn plan_file(path: &Path) -> Result<planner::Plan, CliError> {

@@ -1,6 +1,16 @@
 //! vtopo's single integration-test binary (one binary links once; ripgrep style).
+// Integration tests are whole files of tests; the lint is meant for library code.
+#![allow(clippy::tests_outside_test_module)]
 
 // CLI behaviour: exit codes, output formats, --help and --version.
 mod cli;
+// Every invalid topology: exit code 1, its rule named, the rendered errors snapshotted.
+mod errors;
+// Every valid topology: the plan snapshotted (text, and JSON for the small ones), determinism.
+mod golden;
+// Hand-checked IDs and layouts of the example topologies.
+mod plans;
+// Arbitrary and truncated inputs never panic the planner.
+mod robustness;
 // Shared helpers: paths, running the binary.
 mod util;

@@ -30,5 +30,16 @@ pub fn files_in(dir: &str, ext: &str) -> Vec<PathBuf> {
 
 /// `path` relative to the repository root, with forward slashes.
 pub fn rel(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// insta settings: snapshots live in the top-level `snapshots/` folder.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings
 }

@@ -157,7 +157,10 @@ mod tests {
     fn test_x2apic_non_power_of_two_cores_leave_gaps() {
         // 2 sockets x 1 die x 6 cores x 2 threads: SMT 1 bit, core 3 bits, die 0.
         let layout = X2ApicLayout::for_counts(1, 6, 2);
-        assert_eq!((layout.smt_bits, layout.core_bits, layout.die_bits), (1, 3, 0));
+        assert_eq!(
+            (layout.smt_bits, layout.core_bits, layout.die_bits),
+            (1, 3, 0)
+        );
         assert_eq!(layout.package_shift(), 4);
         // Socket 1, core 5, thread 1 = 1 << 4 | 5 << 1 | 1 = 0x1b.
         assert_eq!(layout.pack(1, 0, 5, 1), Some(0x1b));
@@ -175,7 +178,11 @@ mod tests {
 
     #[test]
     fn test_x2apic_pack_overflow_is_none() {
-        let layout = X2ApicLayout { smt_bits: 16, core_bits: 16, die_bits: 0 };
+        let layout = X2ApicLayout {
+            smt_bits: 16,
+            core_bits: 16,
+            die_bits: 0,
+        };
         assert_eq!(layout.pack(1, 0, 0, 0), None);
     }
 }

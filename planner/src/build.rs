@@ -2,7 +2,7 @@
 //! collected and reported together. Only checks that cannot run without an
 //! earlier result (CPU IDs need a valid shape) are skipped after a failure.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use toml::Spanned;
@@ -52,20 +52,31 @@ pub(crate) fn build(spec: &Spec, whole: Range<usize>) -> Result<Plan, Vec<Diagno
     }
 
     check_arch_keys(&mut cx, arch, spec.cpus.get_ref());
-    let shape = shape(&mut cx, arch, &spec.cpus);
+    let shape = shape(&mut cx, arch, platform, &spec.cpus);
     let caches = caches(&mut cx, arch, &spec.caches);
     let Some((sockets, threads)) = shape else {
         return Err(finish(cx.diags));
     };
-    let total: u64 = sockets.iter().flatten().map(|&c| u64::from(c)).sum::<u64>() * u64::from(threads);
+    let total = sockets
+        .iter()
+        .flatten()
+        .fold(0u64, |a, &c| a.saturating_add(u64::from(c)))
+        .saturating_mul(u64::from(threads));
     if !check_cpu_limit(&mut cx, arch, platform, total, spec.cpus.span()) {
         return Err(finish(cx.diags));
     }
     let positions = Hierarchy::new(&sockets, threads).positions();
-    let ids = assign_ids(&mut cx, arch, spec.cpus.get_ref(), &sockets, threads, &positions);
+    let ids = assign_ids(
+        &mut cx,
+        arch,
+        spec.cpus.get_ref(),
+        &sockets,
+        threads,
+        &positions,
+    );
     let slots = slots(&mut cx, arch, &spec.cpus, &positions);
     let nodes = nodes(&mut cx, arch, spec, &positions, &whole);
-    let distances = distances(&mut cx, spec, nodes.as_ref().map_or(0, |n| n.sizes.len()), &whole);
+    let distances = distances(&mut cx, spec, nodes.as_ref().map_or(0, |n| n.sizes.len()));
 
     if !cx.diags.is_empty() {
         return Err(finish(cx.diags));
@@ -100,7 +111,11 @@ pub(crate) fn build(spec: &Spec, whole: Range<usize>) -> Result<Plan, Vec<Diagno
             group_id: p.group_id,
             core_id: p.core_id,
             node: ProximityDomain(nodes.owner[i as usize]),
-            slot: if slots.contains(&i) { Slot::Boot } else { Slot::Hotpluggable },
+            slot: if slots.contains(&i) {
+                Slot::Boot
+            } else {
+                Slot::Hotpluggable
+            },
             redistributor: redistributor_frame(&interrupt_controller, i),
         })
         .collect();
@@ -168,16 +183,28 @@ fn check_arch_keys(cx: &mut Ctx, arch: Arch, cpus: &CpusSpec) {
         Arch::X86_64 => (cpus.clusters.as_ref(), "dies"),
     };
     if let Some(v) = wrong {
-        let key = if arch == Arch::Aarch64 { "dies" } else { "clusters" };
+        let key = if arch == Arch::Aarch64 {
+            "dies"
+        } else {
+            "clusters"
+        };
         cx.err(
             Rule::ArchKey,
             v.span(),
-            format!("{key} = {} is not a level of {}; use {right}", v.get_ref(), arch.name()),
+            format!(
+                "{key} = {} is not a level of {}; use {right}",
+                v.get_ref(),
+                arch.name()
+            ),
         );
     }
     if arch == Arch::X86_64 {
         if let Some(p) = &cpus.mpidr_policy {
-            cx.err(Rule::ArchKey, p.span(), "mpidr-policy applies to aarch64 only; x86_64 packs x2APIC IDs");
+            cx.err(
+                Rule::ArchKey,
+                p.span(),
+                "mpidr-policy applies to aarch64 only; x86_64 packs x2APIC IDs",
+            );
         }
     }
     for o in &cpus.overrides {
@@ -185,12 +212,26 @@ fn check_arch_keys(cx: &mut Ctx, arch: Arch, cpus: &CpusSpec) {
         match arch {
             Arch::Aarch64 => {
                 if let Some(a) = &o.apic_id {
-                    cx.err(Rule::ArchKey, a.span(), format!("apic-id = {} applies to x86_64 only; use mpidr", a.get_ref()));
+                    cx.err(
+                        Rule::ArchKey,
+                        a.span(),
+                        format!(
+                            "apic-id = {} applies to x86_64 only; use mpidr",
+                            a.get_ref()
+                        ),
+                    );
                 }
             }
             Arch::X86_64 => {
                 if let Some(m) = &o.mpidr {
-                    cx.err(Rule::ArchKey, m.span(), format!("mpidr = {:#x} applies to aarch64 only; use apic-id", m.get_ref()));
+                    cx.err(
+                        Rule::ArchKey,
+                        m.span(),
+                        format!(
+                            "mpidr = {:#x} applies to aarch64 only; use apic-id",
+                            m.get_ref()
+                        ),
+                    );
                 }
             }
         }
@@ -201,7 +242,11 @@ fn positive(cx: &mut Ctx, name: &str, value: Option<&Spanned<u32>>, default: u32
     match value {
         None => Some(default),
         Some(v) if *v.get_ref() == 0 => {
-            cx.err(Rule::ZeroCount, v.span(), format!("{name} is 0; it must be at least 1"));
+            cx.err(
+                Rule::ZeroCount,
+                v.span(),
+                format!("{name} is 0; it must be at least 1"),
+            );
             None
         }
         Some(v) => Some(*v.get_ref()),
@@ -209,7 +254,12 @@ fn positive(cx: &mut Ctx, name: &str, value: Option<&Spanned<u32>>, default: u32
 }
 
 /// Per-socket group core counts and threads per core.
-fn shape(cx: &mut Ctx, arch: Arch, cpus: &Spanned<CpusSpec>) -> Option<(Vec<Vec<u32>>, u32)> {
+fn shape(
+    cx: &mut Ctx,
+    arch: Arch,
+    platform: PlatformKind,
+    cpus: &Spanned<CpusSpec>,
+) -> Option<(Vec<Vec<u32>>, u32)> {
     let c = cpus.get_ref();
     let threads = positive(cx, "threads", c.threads.as_ref(), 1);
     let group = match arch {
@@ -236,7 +286,11 @@ fn shape(cx: &mut Ctx, arch: Arch, cpus: &Spanned<CpusSpec>) -> Option<(Vec<Vec<
                 return None;
             }
             if list.get_ref().is_empty() {
-                cx.err(Rule::ZeroCount, list.span(), "[[cpus.socket]] lists no socket");
+                cx.err(
+                    Rule::ZeroCount,
+                    list.span(),
+                    "[[cpus.socket]] lists no socket",
+                );
                 return None;
             }
             let mut sockets = Vec::new();
@@ -244,12 +298,20 @@ fn shape(cx: &mut Ctx, arch: Arch, cpus: &Spanned<CpusSpec>) -> Option<(Vec<Vec<
             for (s, socket) in list.get_ref().iter().enumerate() {
                 let cores = &socket.get_ref().cores;
                 if cores.get_ref().is_empty() {
-                    cx.err(Rule::ZeroCount, cores.span(), format!("socket {s} lists no {}", arch.group_name()));
+                    cx.err(
+                        Rule::ZeroCount,
+                        cores.span(),
+                        format!("socket {s} lists no {}", arch.group_name()),
+                    );
                     ok = false;
                 }
                 for (g, n) in cores.get_ref().iter().enumerate() {
                     if *n.get_ref() == 0 {
-                        cx.err(Rule::ZeroCount, n.span(), format!("{} {g} of socket {s} has 0 cores", arch.group_name()));
+                        cx.err(
+                            Rule::ZeroCount,
+                            n.span(),
+                            format!("{} {g} of socket {s} has 0 cores", arch.group_name()),
+                        );
                         ok = false;
                     }
                 }
@@ -262,10 +324,10 @@ fn shape(cx: &mut Ctx, arch: Arch, cpus: &Spanned<CpusSpec>) -> Option<(Vec<Vec<
             let n_groups = positive(cx, &format!("{}s", arch.group_name()), group, 1);
             let n_cores = positive(cx, "cores", c.cores.as_ref(), 1);
             let (s, g, k, t) = (n_sockets?, n_groups?, n_cores?, threads?);
-            // Guard the allocation: the limit check follows with the exact total.
-            let total = u64::from(s) * u64::from(g) * u64::from(k) * u64::from(t);
-            if total > u64::from(u32::MAX) {
-                cx.err(Rule::CpuLimit, cpus.span(), format!("{s} x {g} x {k} x {t} = {total} CPUs is far beyond any limit"));
+            // Check the limit before allocating the shape.
+            let total = u128::from(s) * u128::from(g) * u128::from(k) * u128::from(t);
+            let total = u64::try_from(total).unwrap_or(u64::MAX);
+            if !check_cpu_limit(cx, arch, platform, total, cpus.span()) {
                 return None;
             }
             Some((vec![vec![k; g as usize]; s as usize], t))
@@ -281,7 +343,13 @@ fn shape(cx: &mut Ctx, arch: Arch, cpus: &Spanned<CpusSpec>) -> Option<(Vec<Vec<
     }
 }
 
-fn check_cpu_limit(cx: &mut Ctx, arch: Arch, platform: PlatformKind, total: u64, span: Range<usize>) -> bool {
+fn check_cpu_limit(
+    cx: &mut Ctx,
+    arch: Arch,
+    platform: PlatformKind,
+    total: u64,
+    span: Range<usize>,
+) -> bool {
     if total > u64::from(platform.max_cpus()) {
         cx.err(
             Rule::CpuLimit,
@@ -296,7 +364,15 @@ fn check_cpu_limit(cx: &mut Ctx, arch: Arch, platform: PlatformKind, total: u64,
         return false;
     }
     if total > u64::from(arch.max_cpus()) {
-        cx.err(Rule::CpuLimit, span, format!("{total} possible CPUs exceed {}'s limit of {}", arch.name(), arch.max_cpus()));
+        cx.err(
+            Rule::CpuLimit,
+            span,
+            format!(
+                "{total} possible CPUs exceed {}'s limit of {}",
+                arch.name(),
+                arch.max_cpus()
+            ),
+        );
         return false;
     }
     true
@@ -323,17 +399,25 @@ fn assign_ids(
 
     let (scheme, mut ids): (IdScheme, Vec<ArchId>) = match arch {
         Arch::Aarch64 => {
-            let policy = cpus.mpidr_policy.as_ref().map_or(MpidrPolicy::KvmLinear, |p| *p.get_ref());
+            let policy = cpus
+                .mpidr_policy
+                .as_ref()
+                .map_or(MpidrPolicy::KvmLinear, |p| *p.get_ref());
             let ids = match policy {
-                MpidrPolicy::KvmLinear => (0u32..).take(n).map(|i| ArchId::Mpidr(kvm_linear_mpidr(i))).collect(),
+                MpidrPolicy::KvmLinear => (0u32..)
+                    .take(n)
+                    .map(|i| ArchId::Mpidr(kvm_linear_mpidr(i)))
+                    .collect(),
                 MpidrPolicy::Topology => {
                     let span = policy_span.clone().unwrap_or(0..0);
                     let max_socket = sockets.len() as u64 - 1;
                     let max_group = sockets.iter().map(Vec::len).max().unwrap_or(1) as u64 - 1;
                     let max_core = sockets.iter().flatten().copied().max().unwrap_or(1) - 1;
-                    for (what, value, field) in
-                        [("socket", max_socket, "Aff3"), ("cluster", max_group, "Aff2"), ("core", u64::from(max_core), "Aff1")]
-                    {
+                    for (what, value, field) in [
+                        ("socket", max_socket, "Aff3"),
+                        ("cluster", max_group, "Aff2"),
+                        ("core", u64::from(max_core), "Aff1"),
+                    ] {
                         if value > 255 {
                             cx.err(
                                 Rule::MpidrAffinityOverflow,
@@ -353,7 +437,12 @@ fn assign_ids(
                         .iter()
                         .map(|p| {
                             let f = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
-                            ArchId::Mpidr(Mpidr::from_affinity(f(p.socket), f(p.group), f(p.core), f(p.thread)))
+                            ArchId::Mpidr(Mpidr::from_affinity(
+                                f(p.socket),
+                                f(p.group),
+                                f(p.core),
+                                f(p.thread),
+                            ))
                         })
                         .collect()
                 }
@@ -363,7 +452,11 @@ fn assign_ids(
         Arch::X86_64 => {
             let max_groups = sockets.iter().map(Vec::len).max().unwrap_or(1);
             let max_cores = sockets.iter().flatten().copied().max().unwrap_or(1);
-            let layout = X2ApicLayout::for_counts(u32::try_from(max_groups).unwrap_or(u32::MAX), max_cores, threads);
+            let layout = X2ApicLayout::for_counts(
+                u32::try_from(max_groups).unwrap_or(u32::MAX),
+                max_cores,
+                threads,
+            );
             let mut ids = Vec::with_capacity(n);
             let mut reported = false;
             for p in positions {
@@ -374,7 +467,11 @@ fn assign_ids(
                             cx.err(
                                 Rule::ApicIdRange,
                                 cpus_span_hint(cpus),
-                                format!("socket {} needs x2APIC IDs beyond 32 bits (package shift {})", p.socket, layout.package_shift()),
+                                format!(
+                                    "socket {} needs x2APIC IDs beyond 32 bits (package shift {})",
+                                    p.socket,
+                                    layout.package_shift()
+                                ),
                             );
                             reported = true;
                         }
@@ -386,18 +483,27 @@ fn assign_ids(
         }
     };
 
-    let mut seen = HashMap::new();
+    let mut seen = HashSet::new();
     for o in &cpus.overrides {
         let o = o.get_ref();
         let cpu = *o.cpu.get_ref();
         let Some(slot) = ids.get_mut(cpu as usize) else {
-            cx.err(Rule::OverrideTarget, o.cpu.span(), format!("override for CPU {cpu}, but the topology has {n} CPUs (0-{})", n.saturating_sub(1)));
+            cx.err(
+                Rule::OverrideTarget,
+                o.cpu.span(),
+                format!(
+                    "override for CPU {cpu}, but the topology has {n} CPUs (0-{})",
+                    n.saturating_sub(1)
+                ),
+            );
             continue;
         };
-        if let Some(first) = seen.insert(cpu, o.cpu.span()) {
-            let (line_hint, _) = (first.start, ());
-            let _ = line_hint;
-            cx.err(Rule::OverrideTarget, o.cpu.span(), format!("CPU {cpu} is overridden twice"));
+        if !seen.insert(cpu) {
+            cx.err(
+                Rule::OverrideTarget,
+                o.cpu.span(),
+                format!("CPU {cpu} is overridden twice"),
+            );
             continue;
         }
         match (arch, &o.mpidr, &o.apic_id) {
@@ -407,13 +513,20 @@ fn assign_ids(
                     cx.err(
                         Rule::MpidrReservedBits,
                         m.span(),
-                        format!("mpidr {:#x} sets bits outside Aff3 (39:32) and Aff2..Aff0 (23:0)", mpidr.0),
+                        format!(
+                            "mpidr {:#x} sets bits outside Aff3 (39:32) and Aff2..Aff0 (23:0)",
+                            mpidr.0
+                        ),
                     );
                 } else if mpidr.aff(0) > 15 {
                     cx.err(
                         Rule::MpidrAff0,
                         m.span(),
-                        format!("mpidr {:#x} has Aff0 = {}; GICv3 SGIs reach Aff0 0..15 only", mpidr.0, mpidr.aff(0)),
+                        format!(
+                            "mpidr {:#x} has Aff0 = {}; GICv3 SGIs reach Aff0 0..15 only",
+                            mpidr.0,
+                            mpidr.aff(0)
+                        ),
                     );
                 }
                 *slot = ArchId::Mpidr(mpidr);
@@ -426,14 +539,26 @@ fn assign_ids(
                         *slot = ArchId::Apic(ApicId(id));
                         spans[cpu as usize] = Some(a.span());
                     }
-                    _ => cx.err(Rule::ApicIdRange, a.span(), format!("apic-id {value:#x} is not a usable x2APIC ID (0..0xfffffffe)")),
+                    _ => cx.err(
+                        Rule::ApicIdRange,
+                        a.span(),
+                        format!("apic-id {value:#x} is not a usable x2APIC ID (0..0xfffffffe)"),
+                    ),
                 }
             }
-            (_, None, None) => cx.err(Rule::MissingKey, o.cpu.span(), format!("override for CPU {cpu} sets no ID (mpidr or apic-id)")),
+            (_, None, None) => cx.err(
+                Rule::MissingKey,
+                o.cpu.span(),
+                format!("override for CPU {cpu} sets no ID (mpidr or apic-id)"),
+            ),
             _ => {} // The wrong-arch key was reported by check_arch_keys.
         }
     }
 
+    if cx.diags.len() != before {
+        // Clamped affinity values would collide: those collisions are consequences.
+        return None;
+    }
     let mut owner: HashMap<ArchId, usize> = HashMap::with_capacity(n);
     for (i, id) in ids.iter_mut().enumerate() {
         if let Some(&first) = owner.get(id) {
@@ -441,8 +566,15 @@ fn assign_ids(
                 ArchId::Mpidr(m) => (Rule::MpidrCollision, format!("MPIDR {m}")),
                 ArchId::Apic(a) => (Rule::ApicIdCollision, format!("x2APIC ID {a}")),
             };
-            let span = spans[i].clone().or_else(|| spans[first].clone()).unwrap_or_else(|| cpus_span_hint(cpus));
-            cx.err(rule, span, format!("CPUs {first} and {i} both have {shown}"));
+            let span = spans[i]
+                .clone()
+                .or_else(|| spans[first].clone())
+                .unwrap_or_else(|| cpus_span_hint(cpus));
+            cx.err(
+                rule,
+                span,
+                format!("CPUs {first} and {i} both have {shown}"),
+            );
         } else {
             owner.insert(*id, i);
         }
@@ -459,7 +591,13 @@ fn cpus_span_hint(cpus: &CpusSpec) -> Range<usize> {
 }
 
 /// Resolves a selector to CPU indices; reports names that match nothing.
-fn resolve(cx: &mut Ctx, arch: Arch, sel: &Spanned<Selector>, positions: &[Position], what: &str) -> Option<BTreeSet<u32>> {
+fn resolve(
+    cx: &mut Ctx,
+    arch: Arch,
+    sel: &Spanned<Selector>,
+    positions: &[Position],
+    what: &str,
+) -> Option<BTreeSet<u32>> {
     let n = u32::try_from(positions.len()).unwrap_or(u32::MAX);
     let mut out = BTreeSet::new();
     let mut ok = true;
@@ -468,11 +606,18 @@ fn resolve(cx: &mut Ctx, arch: Arch, sel: &Spanned<Selector>, positions: &[Posit
             SelectorItem::List(ranges) => {
                 for &(a, b) in ranges {
                     if b >= n {
-                        let shown = if a == b { format!("CPU {a}") } else { format!("CPUs {a}-{b}") };
+                        let shown = if a == b {
+                            format!("CPU {a}")
+                        } else {
+                            format!("CPUs {a}-{b}")
+                        };
                         cx.err(
                             Rule::SelectorRange,
                             sel.span(),
-                            format!("{what} names {shown}, but the topology has {n} CPUs (0-{})", n - 1),
+                            format!(
+                                "{what} names {shown}, but the topology has {n} CPUs (0-{})",
+                                n - 1
+                            ),
                         );
                         ok = false;
                     } else {
@@ -486,28 +631,37 @@ fn resolve(cx: &mut Ctx, arch: Arch, sel: &Spanned<Selector>, positions: &[Posit
                     Arch::X86_64 => place.cluster.map(|_| "cluster"),
                 };
                 if let Some(level) = wrong {
-                    cx.err(Rule::ArchKey, sel.span(), format!("{what} selects by {level}, which {} does not have", arch.name()));
+                    cx.err(
+                        Rule::ArchKey,
+                        sel.span(),
+                        format!(
+                            "{what} selects by {level}, which {} does not have",
+                            arch.name()
+                        ),
+                    );
                     ok = false;
                     continue;
                 }
                 let group = place.cluster.or(place.die);
-                let before = out.len();
-                for (i, p) in (0u32..).zip(positions) {
-                    let matches = place.socket.is_none_or(|s| s == p.socket)
-                        && group.is_none_or(|g| g == p.group)
-                        && place.core.is_none_or(|c| c == p.core)
-                        && place.thread.is_none_or(|t| t == p.thread);
-                    if matches {
-                        out.insert(i);
-                    }
-                }
-                if out.len() == before && !positions.iter().any(|p| {
+                let matches = |p: &Position| {
                     place.socket.is_none_or(|s| s == p.socket)
                         && group.is_none_or(|g| g == p.group)
                         && place.core.is_none_or(|c| c == p.core)
                         && place.thread.is_none_or(|t| t == p.thread)
-                }) {
-                    cx.err(Rule::SelectorRange, sel.span(), format!("{what} selects {place}, which matches no CPU of the topology"));
+                };
+                let mut any = false;
+                for (i, p) in (0u32..).zip(positions) {
+                    if matches(p) {
+                        out.insert(i);
+                        any = true;
+                    }
+                }
+                if !any {
+                    cx.err(
+                        Rule::SelectorRange,
+                        sel.span(),
+                        format!("{what} selects {place}, which matches no CPU of the topology"),
+                    );
                     ok = false;
                 }
             }
@@ -517,12 +671,23 @@ fn resolve(cx: &mut Ctx, arch: Arch, sel: &Spanned<Selector>, positions: &[Posit
 }
 
 /// The boot set.
-fn slots(cx: &mut Ctx, arch: Arch, cpus: &Spanned<CpusSpec>, positions: &[Position]) -> Option<BTreeSet<u32>> {
+fn slots(
+    cx: &mut Ctx,
+    arch: Arch,
+    cpus: &Spanned<CpusSpec>,
+    positions: &[Position],
+) -> Option<BTreeSet<u32>> {
     let c = cpus.get_ref();
     let n = u32::try_from(positions.len()).unwrap_or(u32::MAX);
     let all: BTreeSet<u32> = (0..n).collect();
-    let boot = c.boot.as_ref().map(|s| (resolve(cx, arch, s, positions, "boot"), s.span()));
-    let hot = c.hotpluggable.as_ref().map(|s| (resolve(cx, arch, s, positions, "hotpluggable"), s.span()));
+    let boot = c
+        .boot
+        .as_ref()
+        .map(|s| (resolve(cx, arch, s, positions, "boot"), s.span()));
+    let hot = c
+        .hotpluggable
+        .as_ref()
+        .map(|s| (resolve(cx, arch, s, positions, "hotpluggable"), s.span()));
     let boot_set = match (boot, hot) {
         (None, None) => all,
         (Some((b, _)), None) => b?,
@@ -531,19 +696,41 @@ fn slots(cx: &mut Ctx, arch: Arch, cpus: &Spanned<CpusSpec>, positions: &[Positi
             let (b, h) = (b?, h?);
             let both: Vec<u32> = b.intersection(&h).copied().collect();
             if !both.is_empty() {
-                cx.err(Rule::SlotConflict, hspan, format!("CPUs {} are both boot and hotpluggable", format_cpulist(both)));
+                cx.err(
+                    Rule::SlotConflict,
+                    hspan,
+                    format!(
+                        "CPUs {} are both boot and hotpluggable",
+                        format_cpulist(both)
+                    ),
+                );
                 return None;
             }
-            let neither: Vec<u32> = all.iter().filter(|i| !b.contains(i) && !h.contains(i)).copied().collect();
+            let neither: Vec<u32> = all
+                .iter()
+                .filter(|i| !b.contains(i) && !h.contains(i))
+                .copied()
+                .collect();
             if !neither.is_empty() {
-                cx.err(Rule::SlotConflict, bspan, format!("CPUs {} are neither boot nor hotpluggable", format_cpulist(neither)));
+                cx.err(
+                    Rule::SlotConflict,
+                    bspan,
+                    format!(
+                        "CPUs {} are neither boot nor hotpluggable",
+                        format_cpulist(neither)
+                    ),
+                );
                 return None;
             }
             b
         }
     };
     if boot_set.is_empty() {
-        let span = c.boot.as_ref().or(c.hotpluggable.as_ref()).map_or_else(|| cpus.span(), Spanned::span);
+        let span = c
+            .boot
+            .as_ref()
+            .or(c.hotpluggable.as_ref())
+            .map_or_else(|| cpus.span(), Spanned::span);
         cx.err(Rule::NoBootCpu, span, "no CPU is present at boot");
         return None;
     }
@@ -559,11 +746,24 @@ struct Nodes {
 fn check_alignment(cx: &mut Ctx, what: &str, size: &Spanned<crate::size::ByteSize>) {
     let v = size.get_ref().0;
     if v % MEMORY_ALIGN != 0 {
-        cx.err(Rule::MemoryAlignment, size.span(), format!("{what} {} ({v} bytes) is not a multiple of 2MiB", size.get_ref()));
+        cx.err(
+            Rule::MemoryAlignment,
+            size.span(),
+            format!(
+                "{what} {} ({v} bytes) is not a multiple of 2MiB",
+                size.get_ref()
+            ),
+        );
     }
 }
 
-fn nodes(cx: &mut Ctx, arch: Arch, spec: &Spec, positions: &[Position], whole: &Range<usize>) -> Option<Nodes> {
+fn nodes(
+    cx: &mut Ctx,
+    arch: Arch,
+    spec: &Spec,
+    positions: &[Position],
+    whole: &Range<usize>,
+) -> Option<Nodes> {
     let n = positions.len();
     let before = cx.diags.len();
     let platform = *spec.platform.get_ref();
@@ -582,7 +782,11 @@ fn nodes(cx: &mut Ctx, arch: Arch, spec: &Spec, positions: &[Position], whole: &
         )
     } else {
         for key in [&spec.memory, &spec.hotplug_memory].into_iter().flatten() {
-            cx.err(Rule::MemoryConflict, key.span(), "top-level memory applies only without [[node]] tables; give memory per node");
+            cx.err(
+                Rule::MemoryConflict,
+                key.span(),
+                "top-level memory applies only without [[node]] tables; give memory per node",
+            );
         }
         let mut owner: Vec<Option<u32>> = vec![None; n];
         let (mut sizes, mut hotplug) = (Vec::new(), Vec::new());
@@ -625,7 +829,11 @@ fn nodes(cx: &mut Ctx, arch: Arch, spec: &Spec, positions: &[Position], whole: &
                 }
             }
             if !has_cpus && mem == 0 && hot == 0 {
-                cx.err(Rule::EmptyNode, node.span(), format!("node {id} has no CPUs and no memory"));
+                cx.err(
+                    Rule::EmptyNode,
+                    node.span(),
+                    format!("node {id} has no CPUs and no memory"),
+                );
             }
             sizes.push(mem);
             hotplug.push(hot);
@@ -635,25 +843,30 @@ fn nodes(cx: &mut Ctx, arch: Arch, spec: &Spec, positions: &[Position], whole: &
 
     let total: u64 = sizes.iter().sum();
     if total == 0 {
-        let span = spec.memory.as_ref().map_or_else(|| whole.clone(), Spanned::span);
-        cx.err(Rule::NoMemory, span, "the VM has no boot memory: set memory (or memory per [[node]])");
+        let span = spec
+            .memory
+            .as_ref()
+            .map_or_else(|| whole.clone(), Spanned::span);
+        cx.err(
+            Rule::NoMemory,
+            span,
+            "the VM has no boot memory: set memory (or memory per [[node]])",
+        );
     }
-    let orphans: Vec<u32> = (0u32..).zip(&owner).filter(|(_, o)| o.is_none()).map(|(i, _)| i).collect();
+    let orphans: Vec<u32> = (0u32..)
+        .zip(&owner)
+        .filter(|(_, o)| o.is_none())
+        .map(|(i, _)| i)
+        .collect();
     if !orphans.is_empty() {
-        let boot_sel = spec.cpus.get_ref().boot.as_ref();
-        let kind = if let Some(hot_sel) = spec.cpus.get_ref().hotpluggable.as_ref() {
-            let _ = hot_sel;
-            "CPU"
-        } else {
-            let _ = boot_sel;
-            "CPU"
-        };
         let count = orphans.len();
         cx.err(
             Rule::CpuInNoNode,
-            spec.nodes.last().map_or_else(|| whole.clone(), Spanned::span),
+            spec.nodes
+                .last()
+                .map_or_else(|| whole.clone(), Spanned::span),
             format!(
-                "{kind}{} {} {} in no node; every CPU, boot or hotpluggable slot, needs one",
+                "CPU{} {} {} in no node; every CPU, boot or hotpluggable slot, needs one",
                 if count == 1 { "" } else { "s" },
                 format_cpulist(orphans),
                 if count == 1 { "is" } else { "are" }
@@ -689,11 +902,19 @@ fn nodes(cx: &mut Ctx, arch: Arch, spec: &Spec, positions: &[Position], whole: &
     if cx.diags.len() != before {
         return None;
     }
-    Some(Nodes { owner: owner.into_iter().map(|o| o.unwrap_or(0)).collect(), sizes, layout: layout? })
+    Some(Nodes {
+        owner: owner.into_iter().map(|o| o.unwrap_or(0)).collect(),
+        sizes,
+        layout: layout?,
+    })
 }
 
-fn distances(cx: &mut Ctx, spec: &Spec, nodes: usize, whole: &Range<usize>) -> Option<Vec<Vec<u8>>> {
-    let nodes = if nodes == 0 { spec.nodes.len().max(1) } else { nodes };
+fn distances(cx: &mut Ctx, spec: &Spec, nodes: usize) -> Option<Vec<Vec<u8>>> {
+    let nodes = if nodes == 0 {
+        spec.nodes.len().max(1)
+    } else {
+        nodes
+    };
     let Some(d) = &spec.distances else {
         return Some(distance::default_matrix(nodes));
     };
@@ -701,52 +922,97 @@ fn distances(cx: &mut Ctx, spec: &Spec, nodes: usize, whole: &Range<usize>) -> O
     let ds = d.get_ref();
     let matrix = match (&ds.matrix, ds.pair.is_empty()) {
         (Some(m), false) => {
-            cx.err(Rule::DistanceConflict, m.span(), "distances given both as a matrix and as pairs; use one form");
+            cx.err(
+                Rule::DistanceConflict,
+                m.span(),
+                "distances given both as a matrix and as pairs; use one form",
+            );
             return None;
         }
         (None, true) => {
-            cx.err(Rule::MissingKey, d.span(), "[distances] needs matrix or [[distances.pair]]");
+            cx.err(
+                Rule::MissingKey,
+                d.span(),
+                "[distances] needs matrix or [[distances.pair]]",
+            );
             return None;
         }
         (Some(m), true) => {
             let rows = m.get_ref();
             if rows.len() != nodes {
-                cx.err(Rule::DistanceShape, m.span(), format!("distance matrix has {} rows for {nodes} nodes", rows.len()));
+                cx.err(
+                    Rule::DistanceShape,
+                    m.span(),
+                    format!("distance matrix has {} rows for {nodes} nodes", rows.len()),
+                );
                 return None;
             }
             for (i, row) in rows.iter().enumerate() {
                 if row.get_ref().len() != nodes {
-                    cx.err(Rule::DistanceShape, row.span(), format!("row {i} of the distance matrix has {} entries for {nodes} nodes", row.get_ref().len()));
+                    cx.err(
+                        Rule::DistanceShape,
+                        row.span(),
+                        format!(
+                            "row {i} of the distance matrix has {} entries for {nodes} nodes",
+                            row.get_ref().len()
+                        ),
+                    );
                 }
             }
             if cx.diags.len() != before {
                 return None;
             }
-            rows.iter().map(|r| r.get_ref().iter().map(|v| *v.get_ref()).collect::<Vec<u8>>()).collect::<Vec<_>>()
+            rows.iter()
+                .map(|r| {
+                    r.get_ref()
+                        .iter()
+                        .map(|v| *v.get_ref())
+                        .collect::<Vec<u8>>()
+                })
+                .collect::<Vec<_>>()
         }
         (None, false) => {
             let mut pairs = Vec::new();
-            let mut seen = HashMap::new();
+            let mut seen = HashSet::new();
             for p in &ds.pair {
                 let pr = p.get_ref();
                 let (from, to) = (*pr.from.get_ref() as usize, *pr.to.get_ref() as usize);
                 let mut ok = true;
                 for v in [&pr.from, &pr.to] {
                     if *v.get_ref() as usize >= nodes {
-                        cx.err(Rule::DistanceShape, v.span(), format!("node {} does not exist (nodes 0-{})", v.get_ref(), nodes - 1));
+                        cx.err(
+                            Rule::DistanceShape,
+                            v.span(),
+                            format!(
+                                "node {} does not exist (nodes 0-{})",
+                                v.get_ref(),
+                                nodes - 1
+                            ),
+                        );
                         ok = false;
                     }
                 }
                 if !ok {
                     continue;
                 }
-                if seen.insert((from, to), ()).is_some() {
-                    cx.err(Rule::DistanceDuplicate, p.span(), format!("distance from node {from} to node {to} is given twice"));
+                if !seen.insert((from, to)) {
+                    cx.err(
+                        Rule::DistanceDuplicate,
+                        p.span(),
+                        format!("distance from node {from} to node {to} is given twice"),
+                    );
                     continue;
                 }
                 pairs.push((from, to, *pr.distance.get_ref()));
                 if from == to && *pr.distance.get_ref() != distance::LOCAL {
-                    cx.err(Rule::DistanceDiagonal, pr.distance.span(), format!("distance from node {from} to itself is {}; it must be 10", pr.distance.get_ref()));
+                    cx.err(
+                        Rule::DistanceDiagonal,
+                        pr.distance.span(),
+                        format!(
+                            "distance from node {from} to itself is {}; it must be 10",
+                            pr.distance.get_ref()
+                        ),
+                    );
                 } else if from != to && *pr.distance.get_ref() <= distance::LOCAL {
                     cx.err(Rule::DistanceRemote, pr.distance.span(), format!("distance from node {from} to node {to} is {}; remote distances must exceed 10", pr.distance.get_ref()));
                 }
@@ -755,7 +1021,6 @@ fn distances(cx: &mut Ctx, spec: &Spec, nodes: usize, whole: &Range<usize>) -> O
             for (i, j) in missing {
                 cx.err(Rule::DistanceMissing, d.span(), format!("no distance between node {i} and node {j} (give it in at least one direction)"));
             }
-            let _ = whole;
             if cx.diags.len() != before {
                 return None;
             }
@@ -767,7 +1032,11 @@ fn distances(cx: &mut Ctx, spec: &Spec, nodes: usize, whole: &Range<usize>) -> O
             for (j, v) in row.get_ref().iter().enumerate() {
                 let value = *v.get_ref();
                 if i == j && value != distance::LOCAL {
-                    cx.err(Rule::DistanceDiagonal, v.span(), format!("distance from node {i} to itself is {value}; it must be 10"));
+                    cx.err(
+                        Rule::DistanceDiagonal,
+                        v.span(),
+                        format!("distance from node {i} to itself is {value}; it must be 10"),
+                    );
                 } else if i != j && value <= distance::LOCAL {
                     cx.err(Rule::DistanceRemote, v.span(), format!("distance from node {i} to node {j} is {value}; remote distances must exceed 10"));
                 }
@@ -794,7 +1063,11 @@ fn caches(cx: &mut Ctx, arch: Arch, specs: &[Spanned<CacheSpec>]) -> Option<Vec<
         let kind = *c.kind.get_ref();
         let shared_by = *c.shared_by.get_ref();
         if !(1..=4).contains(&level) {
-            cx.err(Rule::CacheLevel, c.level.span(), format!("cache level {level} is outside 1..=4"));
+            cx.err(
+                Rule::CacheLevel,
+                c.level.span(),
+                format!("cache level {level} is outside 1..=4"),
+            );
             continue;
         }
         let wrong = match (arch, shared_by) {
@@ -803,23 +1076,42 @@ fn caches(cx: &mut Ctx, arch: Arch, specs: &[Spanned<CacheSpec>]) -> Option<Vec<
             _ => None,
         };
         if let Some(level_name) = wrong {
-            cx.err(Rule::CacheSharing, c.shared_by.span(), format!("shared-by = \"{level_name}\", but {} has no {level_name} level", arch.name()));
+            cx.err(
+                Rule::CacheSharing,
+                c.shared_by.span(),
+                format!(
+                    "shared-by = \"{level_name}\", but {} has no {level_name} level",
+                    arch.name()
+                ),
+            );
             continue;
         }
         let size = c.size.get_ref().0;
         let ways = *c.ways.get_ref();
         let line = *c.line_size.get_ref();
         if line == 0 || !line.is_power_of_two() {
-            cx.err(Rule::CacheGeometry, c.line_size.span(), format!("line-size {line} is not a power of two"));
+            cx.err(
+                Rule::CacheGeometry,
+                c.line_size.span(),
+                format!("line-size {line} is not a power of two"),
+            );
             continue;
         }
         if ways == 0 || ways > 255 {
-            cx.err(Rule::CacheGeometry, c.ways.span(), format!("ways = {ways} is outside 1..=255 (PPTT associativity is one byte)"));
+            cx.err(
+                Rule::CacheGeometry,
+                c.ways.span(),
+                format!("ways = {ways} is outside 1..=255 (PPTT associativity is one byte)"),
+            );
             continue;
         }
         let way_bytes = u64::from(ways) * u64::from(line);
         let sets = size / way_bytes;
-        if size == 0 || size % way_bytes != 0 || u32::try_from(sets).is_err() || u32::try_from(size).is_err() {
+        if size == 0
+            || size % way_bytes != 0
+            || u32::try_from(sets).is_err()
+            || u32::try_from(size).is_err()
+        {
             cx.err(
                 Rule::CacheGeometry,
                 c.size.span(),
@@ -828,12 +1120,17 @@ fn caches(cx: &mut Ctx, arch: Arch, specs: &[Spanned<CacheSpec>]) -> Option<Vec<
             continue;
         }
         if let Some((dup, _)) = out.iter().find(|(o, _)| {
-            o.level == level && (o.kind == kind || o.kind == CacheType::Unified || kind == CacheType::Unified)
+            o.level == level
+                && (o.kind == kind || o.kind == CacheType::Unified || kind == CacheType::Unified)
         }) {
             cx.err(
                 Rule::CacheDuplicate,
                 s.span(),
-                format!("L{level} {} clashes with the L{level} {} declared before it", kind_name(kind), kind_name(dup.kind)),
+                format!(
+                    "L{level} {} clashes with the L{level} {} declared before it",
+                    kind_name(kind),
+                    kind_name(dup.kind)
+                ),
             );
             continue;
         }
@@ -852,10 +1149,9 @@ fn caches(cx: &mut Ctx, arch: Arch, specs: &[Spanned<CacheSpec>]) -> Option<Vec<
         ));
     }
     for (c, span) in &out {
-        if let Some((lower, _)) = out
-            .iter()
-            .find(|(o, _)| o.level < c.level && sharing_rank(o.shared_by) > sharing_rank(c.shared_by))
-        {
+        if let Some((lower, _)) = out.iter().find(|(o, _)| {
+            o.level < c.level && sharing_rank(o.shared_by) > sharing_rank(c.shared_by)
+        }) {
             cx.err(
                 Rule::CacheOrder,
                 span.clone(),
@@ -880,4 +1176,268 @@ fn kind_name(kind: CacheType) -> &'static str {
         CacheType::Instruction => "instruction",
         CacheType::Unified => "unified",
     }
+}
+
+#[cfg(test)]
+mod tests {
+    //! One test per rule: a minimal input that breaks exactly that rule.
+
+    use crate::{plan_source, Rule};
+
+    const ARM: &str = "arch = \"aarch64\"\nplatform = \"vtopo-virt\"\n";
+    const X86: &str = "arch = \"x86_64\"\nplatform = \"vtopo-pc\"\n";
+    const MEM: &str = "memory = \"1GiB\"\n";
+
+    fn rules(source: &str) -> Vec<Rule> {
+        match plan_source("t.toml", source) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.items.iter().map(|i| i.rule).collect(),
+        }
+    }
+
+    macro_rules! rule_test {
+        ($name:ident, $rule:expr, $($part:expr),+) => {
+            #[test]
+            fn $name() {
+                let source = [$($part),+].concat();
+                let found = rules(&source);
+                assert_eq!(found, vec![$rule], "input:\n{source}");
+            }
+        };
+    }
+
+    rule_test!(
+        test_rule_syntax,
+        Rule::Syntax,
+        ARM,
+        MEM,
+        "[cpus\ncores = 1\n"
+    );
+    rule_test!(
+        test_rule_unknown_key,
+        Rule::UnknownKey,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 1\ncpu = 2\n"
+    );
+    rule_test!(
+        test_rule_missing_key,
+        Rule::MissingKey,
+        "arch = \"aarch64\"\n",
+        MEM,
+        "[cpus]\ncores = 1\n"
+    );
+    rule_test!(
+        test_rule_platform_arch,
+        Rule::PlatformArch,
+        "arch = \"x86_64\"\nplatform = \"qemu-virt\"\n",
+        MEM,
+        "[cpus]\ncores = 1\n"
+    );
+    rule_test!(
+        test_rule_arch_key_dies_on_arm,
+        Rule::ArchKey,
+        ARM,
+        MEM,
+        "[cpus]\ndies = 2\ncores = 1\n"
+    );
+    rule_test!(
+        test_rule_arch_key_policy_on_x86,
+        Rule::ArchKey,
+        X86,
+        MEM,
+        "[cpus]\ncores = 1\nmpidr-policy = \"topology\"\n"
+    );
+    rule_test!(
+        test_rule_shape_conflict_both_forms,
+        Rule::ShapeConflict,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.socket]]\ncores = [2]\n"
+    );
+    rule_test!(
+        test_rule_shape_conflict_no_shape,
+        Rule::ShapeConflict,
+        ARM,
+        MEM,
+        "[cpus]\nthreads = 2\n"
+    );
+    rule_test!(
+        test_rule_zero_count,
+        Rule::ZeroCount,
+        ARM,
+        MEM,
+        "[cpus]\nclusters = 0\ncores = 1\n"
+    );
+    rule_test!(
+        test_rule_zero_count_in_socket_list,
+        Rule::ZeroCount,
+        ARM,
+        MEM,
+        "[cpus]\n[[cpus.socket]]\ncores = [2, 0]\n"
+    );
+    rule_test!(
+        test_rule_cpu_limit_platform,
+        Rule::CpuLimit,
+        "arch = \"aarch64\"\nplatform = \"qemu-virt\"\n",
+        MEM,
+        "[cpus]\ncores = 513\n"
+    );
+    rule_test!(
+        test_rule_cpu_limit_arch,
+        Rule::CpuLimit,
+        ARM,
+        MEM,
+        "[cpus]\nsockets = 2\ncores = 2049\n"
+    );
+    rule_test!(
+        test_rule_mpidr_affinity_overflow,
+        Rule::MpidrAffinityOverflow,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 257\nmpidr-policy = \"topology\"\n"
+    );
+    rule_test!(
+        test_rule_mpidr_aff0_threads,
+        Rule::MpidrAff0,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 1\nthreads = 17\nmpidr-policy = \"topology\"\n"
+    );
+    rule_test!(
+        test_rule_mpidr_aff0_override,
+        Rule::MpidrAff0,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 1\nmpidr = 0x10\n"
+    );
+    rule_test!(
+        test_rule_mpidr_collision,
+        Rule::MpidrCollision,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 1\nmpidr = 0\n"
+    );
+    rule_test!(
+        test_rule_mpidr_reserved_bits,
+        Rule::MpidrReservedBits,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 1\nmpidr = 0x80000001\n"
+    );
+    rule_test!(
+        test_rule_apic_id_collision,
+        Rule::ApicIdCollision,
+        X86,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 0\napic-id = 1\n"
+    );
+    rule_test!(
+        test_rule_apic_id_range,
+        Rule::ApicIdRange,
+        X86,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 0\napic-id = 0xffffffff\n"
+    );
+    rule_test!(
+        test_rule_override_target_missing_cpu,
+        Rule::OverrideTarget,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 2\nmpidr = 0x100\n"
+    );
+    rule_test!(test_rule_override_target_twice, Rule::OverrideTarget, ARM, MEM, "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 1\nmpidr = 0x100\n[[cpus.override]]\ncpu = 1\nmpidr = 0x200\n");
+    rule_test!(
+        test_rule_selector_range_list,
+        Rule::SelectorRange,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 4\nboot = \"0-4\"\n"
+    );
+    rule_test!(
+        test_rule_selector_range_place,
+        Rule::SelectorRange,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 4\nhotpluggable = { socket = 1 }\n"
+    );
+    rule_test!(
+        test_rule_selector_syntax,
+        Rule::SelectorSyntax,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 4\nboot = \"0-x\"\n"
+    );
+    rule_test!(
+        test_rule_slot_conflict_overlap,
+        Rule::SlotConflict,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 4\nboot = \"0-2\"\nhotpluggable = \"2-3\"\n"
+    );
+    rule_test!(
+        test_rule_slot_conflict_gap,
+        Rule::SlotConflict,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 4\nboot = \"0-1\"\nhotpluggable = \"3\"\n"
+    );
+    rule_test!(
+        test_rule_no_boot_cpu,
+        Rule::NoBootCpu,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 4\nhotpluggable = \"0-3\"\n"
+    );
+    rule_test!(test_rule_cpu_in_two_nodes, Rule::CpuInTwoNodes, ARM, "[cpus]\ncores = 4\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0-2\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"2-3\"\n");
+    rule_test!(
+        test_rule_cpu_in_no_node,
+        Rule::CpuInNoNode,
+        ARM,
+        "[cpus]\ncores = 4\nhotpluggable = \"3\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0-2\"\n"
+    );
+    rule_test!(
+        test_rule_empty_node,
+        Rule::EmptyNode,
+        ARM,
+        "[cpus]\ncores = 4\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0-3\"\n[[node]]\n"
+    );
+    rule_test!(
+        test_rule_no_memory,
+        Rule::NoMemory,
+        ARM,
+        "[cpus]\ncores = 4\n"
+    );
+    rule_test!(
+        test_rule_memory_conflict,
+        Rule::MemoryConflict,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 4\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0-3\"\n"
+    );
+    rule_test!(
+        test_rule_memory_alignment,
+        Rule::MemoryAlignment,
+        ARM,
+        "memory = \"1023MiB\"\n",
+        "[cpus]\ncores = 4\n"
+    );
+    rule_test!(
+        test_rule_memory_fit,
+        Rule::MemoryFit,
+        "arch = \"aarch64\"\nplatform = \"qemu-virt\"\nmemory = \"256GiB\"\n",
+        "[cpus]\ncores = 4\n"
+    );
+    rule_test!(test_rule_memory_fit_hotplug, Rule::MemoryFit, "arch = \"aarch64\"\nplatform = \"qemu-virt\"\nmemory = \"1GiB\"\nhotplug-memory = \"255GiB\"\n", "[cpus]\ncores = 4\n");
+    rule_test!(test_rule_distance_diagonal, Rule::DistanceDiagonal, ARM, "[cpus]\ncores = 2\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"1\"\n[distances]\nmatrix = [[11, 20], [20, 10]]\n");
+    rule_test!(test_rule_distance_remote, Rule::DistanceRemote, ARM, "[cpus]\ncores = 2\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"1\"\n[[distances.pair]]\nfrom = 0\nto = 1\ndistance = 10\n");
+    rule_test!(test_rule_distance_missing, Rule::DistanceMissing, ARM, "[cpus]\ncores = 3\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"1\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"2\"\n[[distances.pair]]\nfrom = 0\nto = 1\ndistance = 20\n[[distances.pair]]\nfrom = 1\nto = 2\ndistance = 20\n");
+    rule_test!(test_rule_distance_shape, Rule::DistanceShape, ARM, "[cpus]\ncores = 2\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"1\"\n[distances]\nmatrix = [[10, 20]]\n");
+    rule_test!(test_rule_distance_duplicate, Rule::DistanceDuplicate, ARM, "[cpus]\ncores = 2\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"1\"\n[[distances.pair]]\nfrom = 0\nto = 1\ndistance = 20\n[[distances.pair]]\nfrom = 0\nto = 1\ndistance = 21\n");
+    rule_test!(test_rule_distance_conflict, Rule::DistanceConflict, ARM, "[cpus]\ncores = 2\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"1\"\n[distances]\nmatrix = [[10, 20], [20, 10]]\n[[distances.pair]]\nfrom = 0\nto = 1\ndistance = 20\n");
+    rule_test!(test_rule_cache_geometry, Rule::CacheGeometry, ARM, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 1\ntype = \"data\"\nsize = \"48KiB\"\nways = 5\nline-size = 64\nshared-by = \"core\"\n");
+    rule_test!(test_rule_cache_level, Rule::CacheLevel, ARM, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 0\ntype = \"data\"\nsize = \"64KiB\"\nways = 4\nline-size = 64\nshared-by = \"core\"\n");
+    rule_test!(test_rule_cache_sharing, Rule::CacheSharing, X86, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 3\ntype = \"unified\"\nsize = \"8MiB\"\nways = 16\nline-size = 64\nshared-by = \"cluster\"\n");
+    rule_test!(test_rule_cache_order, Rule::CacheOrder, ARM, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 1\ntype = \"data\"\nsize = \"64KiB\"\nways = 4\nline-size = 64\nshared-by = \"cluster\"\n[[cache]]\nlevel = 2\ntype = \"unified\"\nsize = \"1MiB\"\nways = 8\nline-size = 64\nshared-by = \"core\"\n");
+    rule_test!(test_rule_cache_duplicate, Rule::CacheDuplicate, ARM, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 2\ntype = \"unified\"\nsize = \"1MiB\"\nways = 8\nline-size = 64\nshared-by = \"core\"\n[[cache]]\nlevel = 2\ntype = \"data\"\nsize = \"1MiB\"\nways = 8\nline-size = 64\nshared-by = \"core\"\n");
 }

@@ -133,13 +133,21 @@ impl Diagnostic {
     /// A diagnostic pointing at `span`.
     #[must_use]
     pub fn new(rule: Rule, span: Range<usize>, message: impl Into<String>) -> Self {
-        Self { rule, span: Some(span), message: message.into() }
+        Self {
+            rule,
+            span: Some(span),
+            message: message.into(),
+        }
     }
 
     /// A diagnostic about the whole file.
     #[must_use]
     pub fn whole_file(rule: Rule, message: impl Into<String>) -> Self {
-        Self { rule, span: None, message: message.into() }
+        Self {
+            rule,
+            span: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -173,13 +181,10 @@ impl Diagnostics {
         self.items
             .iter()
             .map(|d| {
-                let (line, column) = d
-                    .span
-                    .as_ref()
-                    .map_or((None, None), |s| {
-                        let (l, c) = line_col(&self.source, s.start);
-                        (Some(l), Some(c))
-                    });
+                let (line, column) = d.span.as_ref().map_or((None, None), |s| {
+                    let (l, c) = line_col(&self.source, s.start);
+                    (Some(l), Some(c))
+                });
                 DiagnosticRecord {
                     file: self.path.clone(),
                     line,
@@ -213,7 +218,11 @@ impl fmt::Display for Diagnostics {
             match &d.span {
                 Some(span) => {
                     let (line, column) = line_col(&self.source, span.start);
-                    writeln!(f, "{}:{line}:{column}: error[{}]: {}", self.path, d.rule, d.message)?;
+                    writeln!(
+                        f,
+                        "{}:{line}:{column}: error[{}]: {}",
+                        self.path, d.rule, d.message
+                    )?;
                     let text = self.source.lines().nth(line - 1).unwrap_or("");
                     let gutter = line.to_string();
                     let pad = " ".repeat(gutter.len());
@@ -221,7 +230,8 @@ impl fmt::Display for Diagnostics {
                         .source
                         .get(span.clone())
                         .map_or(1, |s| s.lines().next().unwrap_or("").chars().count().max(1));
-                    let width = span_chars.min(text.chars().count().saturating_sub(column - 1).max(1));
+                    let width =
+                        span_chars.min(text.chars().count().saturating_sub(column - 1).max(1));
                     writeln!(f, "{pad} |")?;
                     writeln!(f, "{gutter} | {text}")?;
                     writeln!(f, "{pad} | {}{}", " ".repeat(column - 1), "^".repeat(width))?;
@@ -230,7 +240,12 @@ impl fmt::Display for Diagnostics {
             }
         }
         let n = self.items.len();
-        write!(f, "{}: {n} problem{}", self.path, if n == 1 { "" } else { "s" })
+        write!(
+            f,
+            "{}: {n} problem{}",
+            self.path,
+            if n == 1 { "" } else { "s" }
+        )
     }
 }
 
@@ -264,7 +279,10 @@ mod tests {
             items: vec![Diagnostic::new(Rule::ZeroCount, 14..15, "cores is 0")],
         };
         let text = diags.to_string();
-        assert!(text.starts_with("t.toml:2:9: error[zero-count]: cores is 0\n"), "{text}");
+        assert!(
+            text.starts_with("t.toml:2:9: error[zero-count]: cores is 0\n"),
+            "{text}"
+        );
         assert!(text.contains("2 | cores = 0\n  |         ^\n"), "{text}");
     }
 }

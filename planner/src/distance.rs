@@ -13,7 +13,11 @@ pub const REMOTE_DEFAULT: u8 = 20;
 #[must_use]
 pub fn default_matrix(nodes: usize) -> Vec<Vec<u8>> {
     (0..nodes)
-        .map(|i| (0..nodes).map(|j| if i == j { LOCAL } else { REMOTE_DEFAULT }).collect())
+        .map(|i| {
+            (0..nodes)
+                .map(|j| if i == j { LOCAL } else { REMOTE_DEFAULT })
+                .collect()
+        })
         .collect()
 }
 
@@ -21,7 +25,10 @@ pub fn default_matrix(nodes: usize) -> Vec<Vec<u8>> {
 /// unless the reverse is given too. Returns the matrix (0 where nothing was
 /// given) and the unordered pairs of distinct nodes left without a distance.
 #[must_use]
-pub fn from_pairs(nodes: usize, pairs: &[(usize, usize, u8)]) -> (Vec<Vec<u8>>, Vec<(usize, usize)>) {
+pub fn from_pairs(
+    nodes: usize,
+    pairs: &[(usize, usize, u8)],
+) -> (Vec<Vec<u8>>, Vec<(usize, usize)>) {
     let mut m = vec![vec![0u8; nodes]; nodes];
     let mut given = vec![vec![false; nodes]; nodes];
     for &(from, to, d) in pairs {

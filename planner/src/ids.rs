@@ -139,9 +139,18 @@ mod tests {
 
     #[test]
     fn test_ranges_touching_do_not_overlap() {
-        let a = GuestRange { base: GuestAddr(0), size: 0x1000 };
-        let b = GuestRange { base: GuestAddr(0x1000), size: 0x1000 };
+        let a = GuestRange {
+            base: GuestAddr(0),
+            size: 0x1000,
+        };
+        let b = GuestRange {
+            base: GuestAddr(0x1000),
+            size: 0x1000,
+        };
         assert!(!a.overlaps(&b));
-        assert!(a.overlaps(&GuestRange { base: GuestAddr(0xfff), size: 1 }));
+        assert!(a.overlaps(&GuestRange {
+            base: GuestAddr(0xfff),
+            size: 1
+        }));
     }
 }

@@ -53,7 +53,11 @@ use diag::Diagnostic as Diag;
 /// # Errors
 /// Every problem found, each with its rule, place and offending value.
 pub fn plan_source(path: &str, source: &str) -> Result<Plan, Diagnostics> {
-    let fail = |items: Vec<Diag>| Diagnostics { path: path.to_string(), source: source.to_string(), items };
+    let fail = |items: Vec<Diag>| Diagnostics {
+        path: path.to_string(),
+        source: source.to_string(),
+        items,
+    };
     let spec: spec::Spec = toml::from_str(source).map_err(|e| fail(vec![toml_diagnostic(&e)]))?;
     build::build(&spec, 0..source.len()).map_err(fail)
 }
@@ -64,6 +68,8 @@ fn toml_diagnostic(e: &toml::de::Error) -> Diag {
         Rule::UnknownKey
     } else if message.starts_with("missing field") {
         Rule::MissingKey
+    } else if message.starts_with(selector::CPULIST_ERROR_PREFIX) {
+        Rule::SelectorSyntax
     } else {
         Rule::Syntax
     };
@@ -80,14 +86,24 @@ mod tests {
     const BASE: &str = "arch = \"x86_64\"\nplatform = \"vtopo-pc\"\nmemory = \"1GiB\"\n";
 
     fn rules_of(source: &str) -> Vec<Rule> {
-        plan_source("t.toml", source).unwrap_err().items.iter().map(|d| d.rule).collect()
+        plan_source("t.toml", source)
+            .unwrap_err()
+            .items
+            .iter()
+            .map(|d| d.rule)
+            .collect()
     }
 
     #[test]
     fn test_unknown_key_names_the_key() {
-        let err = plan_source("t.toml", &format!("{BASE}[cpus]\ncores = 2\nsmt = 2\n")).unwrap_err();
+        let err =
+            plan_source("t.toml", &format!("{BASE}[cpus]\ncores = 2\nsmt = 2\n")).unwrap_err();
         assert_eq!(err.items[0].rule, Rule::UnknownKey);
-        assert!(err.items[0].message.contains("`smt`"), "{}", err.items[0].message);
+        assert!(
+            err.items[0].message.contains("`smt`"),
+            "{}",
+            err.items[0].message
+        );
     }
 
     #[test]
@@ -112,7 +128,8 @@ mod tests {
 
     #[test]
     fn test_platform_of_other_arch_is_rejected() {
-        let src = "arch = \"aarch64\"\nplatform = \"qemu-q35\"\nmemory = \"1GiB\"\n[cpus]\ncores = 1\n";
+        let src =
+            "arch = \"aarch64\"\nplatform = \"qemu-q35\"\nmemory = \"1GiB\"\n[cpus]\ncores = 1\n";
         assert_eq!(rules_of(src), vec![Rule::PlatformArch]);
     }
 }

@@ -92,10 +92,16 @@ pub fn layout(platform: PlatformKind, ram: &[u64], hotplug: &[u64]) -> Result<La
                 limit,
             });
         }
-        out_hotplug.push(vec![GuestRange { base: GuestAddr(next), size }]);
+        out_hotplug.push(vec![GuestRange {
+            base: GuestAddr(next),
+            size,
+        }]);
         next = align_up(end, HOTPLUG_ALIGN);
     }
-    Ok(Layout { ram: out_ram, hotplug: out_hotplug })
+    Ok(Layout {
+        ram: out_ram,
+        hotplug: out_hotplug,
+    })
 }
 
 fn push_without_holes(out: &mut Vec<GuestRange>, start: u64, end: u64, holes: &[(u64, u64)]) {
@@ -119,7 +125,10 @@ fn push_without_holes(out: &mut Vec<GuestRange>, start: u64, end: u64, holes: &[
         // Merge with the previous range when contiguous.
         match out.last_mut() {
             Some(last) if last.end() == s => last.size += e - s,
-            _ => out.push(GuestRange { base: GuestAddr(s), size: e - s }),
+            _ => out.push(GuestRange {
+                base: GuestAddr(s),
+                size: e - s,
+            }),
         }
     }
 }
@@ -132,7 +141,10 @@ mod tests {
     const GIB: u64 = 1 << 30;
 
     fn r(base: u64, size: u64) -> GuestRange {
-        GuestRange { base: GuestAddr(base), size }
+        GuestRange {
+            base: GuestAddr(base),
+            size,
+        }
     }
 
     #[test]

@@ -96,7 +96,11 @@ impl PlatformKind {
             PlatformKind::VtopoVirt => vec![(GIB, 1024 * GIB)],
             PlatformKind::QemuQ35 => {
                 // hw/i386/pc_q35.c: lowmem is 2 GiB once RAM reaches 2.75 GiB.
-                let lowmem = if total_ram >= 0xB000_0000 { 0x8000_0000 } else { 0xB000_0000 };
+                let lowmem = if total_ram >= 0xB000_0000 {
+                    0x8000_0000
+                } else {
+                    0xB000_0000
+                };
                 vec![(0, lowmem), (4 * GIB, 1024 * GIB)]
             }
             PlatformKind::VtopoPc => vec![(0, 3 * GIB), (4 * GIB, 1024 * GIB)],
@@ -135,24 +139,41 @@ impl PlatformKind {
                     });
                 }
                 InterruptController::GicV3 {
-                    distributor: Mmio { base: GuestAddr(0x0800_0000), size: 0x1_0000 },
+                    distributor: Mmio {
+                        base: GuestAddr(0x0800_0000),
+                        size: 0x1_0000,
+                    },
                     redistributors: regions,
-                    its: Some(Mmio { base: GuestAddr(0x0808_0000), size: 0x2_0000 }),
+                    its: Some(Mmio {
+                        base: GuestAddr(0x0808_0000),
+                        size: 0x2_0000,
+                    }),
                 }
             }
             PlatformKind::VtopoVirt => InterruptController::GicV3 {
-                distributor: Mmio { base: GuestAddr(0x0800_0000), size: 0x1_0000 },
+                distributor: Mmio {
+                    base: GuestAddr(0x0800_0000),
+                    size: 0x1_0000,
+                },
                 redistributors: vec![RedistributorRegion {
                     base: GuestAddr(0x1000_0000),
                     size: n * GICR_FRAME_SIZE,
                     first_cpu: 0,
                     frames: possible_cpus,
                 }],
-                its: Some(Mmio { base: GuestAddr(0x0808_0000), size: 0x2_0000 }),
+                its: Some(Mmio {
+                    base: GuestAddr(0x0808_0000),
+                    size: 0x2_0000,
+                }),
             },
             PlatformKind::QemuQ35 | PlatformKind::VtopoPc => InterruptController::Apic {
                 local_apic: GuestAddr(0xFEE0_0000),
-                ioapic: IoApic { id: 0, base: GuestAddr(0xFEC0_0000), gsi_base: 0, pins: 24 },
+                ioapic: IoApic {
+                    id: 0,
+                    base: GuestAddr(0xFEC0_0000),
+                    gsi_base: 0,
+                    pins: 24,
+                },
             },
         }
     }
@@ -162,23 +183,38 @@ impl PlatformKind {
     pub fn devices(self) -> Devices {
         match self {
             PlatformKind::QemuVirt => Devices {
-                uart: Uart { kind: UartKind::Pl011, base: GuestAddr(0x0900_0000), gsi: 33 },
+                uart: Uart {
+                    kind: UartKind::Pl011,
+                    base: GuestAddr(0x0900_0000),
+                    gsi: 33,
+                },
                 // QEMU 10's virt machine has no CPU hotplug controller: the
                 // tables describe the boot-time state statically.
                 cpu_hotplug: None,
                 hotplug_event: None,
             },
             PlatformKind::VtopoVirt => Devices {
-                uart: Uart { kind: UartKind::Pl011, base: GuestAddr(0x0900_0000), gsi: 33 },
+                uart: Uart {
+                    kind: UartKind::Pl011,
+                    base: GuestAddr(0x0900_0000),
+                    gsi: 33,
+                },
                 cpu_hotplug: Some(HotplugRegisters {
                     space: AddressSpace::Mmio,
                     base: 0x0909_0000,
                     len: 12,
                 }),
-                hotplug_event: Some(HotplugEvent::Ged { base: GuestAddr(0x0908_0000), gsi: 41 }),
+                hotplug_event: Some(HotplugEvent::Ged {
+                    base: GuestAddr(0x0908_0000),
+                    gsi: 41,
+                }),
             },
             PlatformKind::QemuQ35 => Devices {
-                uart: Uart { kind: UartKind::Ns16550, base: GuestAddr(0x3F8), gsi: 4 },
+                uart: Uart {
+                    kind: UartKind::Ns16550,
+                    base: GuestAddr(0x3F8),
+                    gsi: 4,
+                },
                 cpu_hotplug: Some(HotplugRegisters {
                     space: AddressSpace::Io,
                     base: 0x0CD8,
@@ -187,13 +223,20 @@ impl PlatformKind {
                 hotplug_event: Some(HotplugEvent::Gpe { bit: 2 }),
             },
             PlatformKind::VtopoPc => Devices {
-                uart: Uart { kind: UartKind::Ns16550, base: GuestAddr(0x3F8), gsi: 4 },
+                uart: Uart {
+                    kind: UartKind::Ns16550,
+                    base: GuestAddr(0x3F8),
+                    gsi: 4,
+                },
                 cpu_hotplug: Some(HotplugRegisters {
                     space: AddressSpace::Mmio,
                     base: 0xFEB0_0000,
                     len: 12,
                 }),
-                hotplug_event: Some(HotplugEvent::Ged { base: GuestAddr(0xFEB0_1000), gsi: 9 }),
+                hotplug_event: Some(HotplugEvent::Ged {
+                    base: GuestAddr(0xFEB0_1000),
+                    gsi: 9,
+                }),
             },
         }
     }
@@ -347,7 +390,13 @@ mod tests {
 
     #[test]
     fn test_q35_lowmem_follows_qemu() {
-        assert_eq!(PlatformKind::QemuQ35.ram_windows(2 * GIB)[0], (0, 0xB000_0000));
-        assert_eq!(PlatformKind::QemuQ35.ram_windows(3 * GIB)[0], (0, 0x8000_0000));
+        assert_eq!(
+            PlatformKind::QemuQ35.ram_windows(2 * GIB)[0],
+            (0, 0xB000_0000)
+        );
+        assert_eq!(
+            PlatformKind::QemuQ35.ram_windows(3 * GIB)[0],
+            (0, 0x8000_0000)
+        );
     }
 }

@@ -60,6 +60,9 @@ pub enum SelectorItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector(pub Vec<SelectorItem>);
 
+/// Every cpulist parse error starts with this, so the planner can name the rule.
+pub const CPULIST_ERROR_PREFIX: &str = "CPU list ";
+
 /// Parses Linux cpulist syntax (`"0-3,8"`) into inclusive ranges.
 ///
 /// # Errors
@@ -72,9 +75,9 @@ pub fn parse_cpulist(text: &str) -> Result<Vec<(u32, u32)>, String> {
     for part in text.split(',') {
         let part = part.trim();
         let number = |s: &str| {
-            s.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("CPU list {text:?}: {part:?} is not a CPU index or a range a-b"))
+            s.trim().parse::<u32>().map_err(|_| {
+                format!("CPU list {text:?}: {part:?} is not a CPU index or a range a-b")
+            })
         };
         let range = match part.split_once('-') {
             Some((a, b)) => (number(a)?, number(b)?),
@@ -169,7 +172,10 @@ mod tests {
 
     #[test]
     fn test_cpulist_ranges_and_singles() {
-        assert_eq!(parse_cpulist("0-3, 8,10-11"), Ok(vec![(0, 3), (8, 8), (10, 11)]));
+        assert_eq!(
+            parse_cpulist("0-3, 8,10-11"),
+            Ok(vec![(0, 3), (8, 8), (10, 11)])
+        );
         assert_eq!(parse_cpulist(""), Ok(vec![]));
     }
 

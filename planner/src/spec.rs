@@ -87,7 +87,9 @@ pub struct OverrideSpec {
 }
 
 /// Cache type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CacheType {
     /// Data cache.
@@ -99,7 +101,9 @@ pub enum CacheType {
 }
 
 /// The hierarchy level whose CPUs share a cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SharedBy {
     /// Private to a core (its threads share it).
@@ -113,7 +117,9 @@ pub enum SharedBy {
 }
 
 /// Cache write policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum WritePolicy {
     /// Write-back.
@@ -160,11 +166,14 @@ pub struct NodeSpec {
 #[serde(deny_unknown_fields)]
 pub struct DistancesSpec {
     /// Row-major square matrix, one row per node.
-    pub matrix: Option<Spanned<Vec<Spanned<Vec<Spanned<u8>>>>>>,
+    pub matrix: Option<Spanned<Vec<MatrixRow>>>,
     /// Pairwise distances; a pair given one way holds both ways.
     #[serde(default)]
     pub pair: Vec<Spanned<PairSpec>>,
 }
+
+/// One row of a distance matrix, each entry with its place.
+pub type MatrixRow = Spanned<Vec<Spanned<u8>>>;
 
 /// `[[distances.pair]]`.
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,10 @@ fn cpu_line(cpu: &Cpu) -> String {
         Slot::Boot => "boot",
         Slot::Hotpluggable => "hotpluggable",
     };
-    let mut line = format!("cpu {}  uid {}  {id}  node {}  {slot}", cpu.index, cpu.uid, cpu.node);
+    let mut line = format!(
+        "cpu {}  uid {}  {id}  node {}  {slot}",
+        cpu.index, cpu.uid, cpu.node
+    );
     if let Some(r) = cpu.redistributor {
         let _ = write!(line, "  gicr {r}");
     }
@@ -36,7 +39,10 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(
         o,
         "plan{}: {} on {}",
-        plan.name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default(),
+        plan.name
+            .as_ref()
+            .map(|n| format!(" {n:?}"))
+            .unwrap_or_default(),
         plan.arch.name(),
         plan.platform.name()
     );
@@ -54,7 +60,11 @@ pub fn render(plan: &Plan) -> String {
         o,
         "cpus: {} possible, {boot} boot, {hot} hotpluggable; {} topology; {ids}",
         plan.cpus.len(),
-        if plan.topology.symmetric { "symmetric" } else { "asymmetric" }
+        if plan.topology.symmetric {
+            "symmetric"
+        } else {
+            "asymmetric"
+        }
     );
     let group = match plan.topology.group_level {
         GroupLevel::Cluster => "cluster",
@@ -88,7 +98,11 @@ pub fn render(plan: &Plan) -> String {
             o,
             "  node {}: cpus {}, memory {}",
             node.id,
-            if cpus.is_empty() { "none".to_string() } else { cpus },
+            if cpus.is_empty() {
+                "none".to_string()
+            } else {
+                cpus
+            },
             ByteSize(node.memory_size)
         );
         for r in &node.memory {
@@ -112,8 +126,17 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(o);
     }
     match &plan.interrupt_controller {
-        InterruptController::GicV3 { distributor, redistributors, its } => {
-            let _ = writeln!(o, "gicv3: gicd {} ({})", distributor.base, ByteSize(distributor.size));
+        InterruptController::GicV3 {
+            distributor,
+            redistributors,
+            its,
+        } => {
+            let _ = writeln!(
+                o,
+                "gicv3: gicd {} ({})",
+                distributor.base,
+                ByteSize(distributor.size)
+            );
             for r in redistributors {
                 let _ = writeln!(
                     o,
@@ -158,7 +181,10 @@ pub fn render(plan: &Plan) -> String {
             );
         }
         _ => {
-            let _ = writeln!(o, "cpu hotplug: none on this platform (static boot-time state)");
+            let _ = writeln!(
+                o,
+                "cpu hotplug: none on this platform (static boot-time state)"
+            );
         }
     }
     if plan.caches.is_empty() {

@@ -51,11 +51,17 @@ impl Hierarchy {
             let socket = graph.add_node(Level::Socket(s));
             graph.add_edge(root, socket, ());
             for (g, &cores) in (0u32..).zip(groups) {
-                let group = graph.add_node(Level::Group { local: g, global: group_id });
+                let group = graph.add_node(Level::Group {
+                    local: g,
+                    global: group_id,
+                });
                 graph.add_edge(socket, group, ());
                 group_id += 1;
                 for c in 0..cores {
-                    let core = graph.add_node(Level::Core { local: c, global: core_id });
+                    let core = graph.add_node(Level::Core {
+                        local: c,
+                        global: core_id,
+                    });
                     graph.add_edge(group, core, ());
                     core_id += 1;
                     for t in 0..threads {
@@ -75,14 +81,17 @@ impl Hierarchy {
         // creation, and a depth-first walk that sorts children by index gives
         // socket-major order.
         let mut out = Vec::new();
-        let mut stack = vec![(self.root, Position {
-            socket: 0,
-            group: 0,
-            core: 0,
-            thread: 0,
-            group_id: 0,
-            core_id: 0,
-        })];
+        let mut stack = vec![(
+            self.root,
+            Position {
+                socket: 0,
+                group: 0,
+                core: 0,
+                thread: 0,
+                group_id: 0,
+                core_id: 0,
+            },
+        )];
         while let Some((node, mut pos)) = stack.pop() {
             match self.graph[node] {
                 Level::Machine => {}
@@ -125,7 +134,10 @@ mod tests {
         let h = Hierarchy::new(&[vec![2, 1], vec![1]], 2);
         let p = h.positions();
         assert_eq!(p.len(), 8);
-        let places: Vec<_> = p.iter().map(|p| (p.socket, p.group, p.core, p.thread)).collect();
+        let places: Vec<_> = p
+            .iter()
+            .map(|p| (p.socket, p.group, p.core, p.thread))
+            .collect();
         assert_eq!(
             places,
             vec![
@@ -144,7 +156,11 @@ mod tests {
     #[test]
     fn test_global_ids_count_across_sockets() {
         let h = Hierarchy::new(&[vec![2, 1], vec![1]], 1);
-        let ids: Vec<_> = h.positions().iter().map(|p| (p.group_id, p.core_id)).collect();
+        let ids: Vec<_> = h
+            .positions()
+            .iter()
+            .map(|p| (p.group_id, p.core_id))
+            .collect();
         assert_eq!(ids, vec![(0, 0), (0, 1), (1, 2), (2, 3)]);
     }
 

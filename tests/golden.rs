@@ -1,0 +1,81 @@
+//! Golden snapshots of the plan of every topology in `topologies/`.
+//! Review snapshot changes as diffs (`cargo insta review`); CI never writes them.
+
+use crate::util::{files_in, rel, root, snapshot_settings};
+
+#[test]
+fn test_every_topology_plan_text_snapshot() {
+    let files = files_in("topologies", "toml");
+    assert!(files.len() >= 6, "the corpus has the required topologies");
+    for file in files {
+        let source = std::fs::read_to_string(&file).expect("readable topology");
+        let plan = planner::plan_source(&rel(&file), &source).unwrap_or_else(|e| panic!("{e}"));
+        let name = file
+            .file_stem()
+            .expect("file name")
+            .to_string_lossy()
+            .to_string();
+        snapshot_settings().bind(|| {
+            insta::assert_snapshot!(format!("plan-text-{name}"), planner::text::render(&plan));
+        });
+    }
+}
+
+#[test]
+fn test_small_topology_plan_json_snapshots() {
+    for name in ["arm64-virt-hotplug", "x86-2s-smt-hotplug"] {
+        let path = root().join("topologies").join(format!("{name}.toml"));
+        let source = std::fs::read_to_string(&path).expect("readable topology");
+        let plan = planner::plan_source(&rel(&path), &source).unwrap_or_else(|e| panic!("{e}"));
+        snapshot_settings().bind(|| {
+            insta::assert_snapshot!(format!("plan-json-{name}"), plan.to_json());
+        });
+    }
+}
+
+#[test]
+fn test_plan_json_is_deterministic_and_round_trips() {
+    for file in files_in("topologies", "toml") {
+        let source = std::fs::read_to_string(&file).expect("readable topology");
+        let first = planner::plan_source("a", &source).expect("valid").to_json();
+        let second = planner::plan_source("a", &source).expect("valid").to_json();
+        assert_eq!(first, second, "{}", file.display());
+        let parsed: planner::Plan = serde_json::from_str(&first).expect("plan JSON parses back");
+        assert_eq!(parsed.to_json(), first, "{}", file.display());
+    }
+}
+
+#[test]
+fn test_no_orphan_snapshots() {
+    // insta cannot see snapshots whose test input was deleted; list what the
+    // tests produce and reject anything else in snapshots/.
+    let mut expected: Vec<String> = files_in("topologies", "toml")
+        .iter()
+        .map(|f| {
+            format!(
+                "plan-text-{}.snap",
+                f.file_stem().expect("name").to_string_lossy()
+            )
+        })
+        .collect();
+    expected.extend([
+        "plan-json-arm64-virt-hotplug.snap".into(),
+        "plan-json-x86-2s-smt-hotplug.snap".into(),
+    ]);
+    expected.extend(files_in("topologies/invalid", "toml").iter().map(|f| {
+        format!(
+            "check-invalid-{}.snap",
+            f.file_stem().expect("name").to_string_lossy()
+        )
+    }));
+    let orphans: Vec<String> = files_in("snapshots", "snap")
+        .iter()
+        .map(|f| f.file_name().expect("name").to_string_lossy().to_string())
+        .filter(|name| name.starts_with("plan-") || name.starts_with("check-"))
+        .filter(|name| !expected.contains(name))
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "snapshots with no test input (delete them): {orphans:?}"
+    );
+}
