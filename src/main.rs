@@ -83,11 +83,14 @@ fn run(cli: Cli) -> ExitCode {
                 match plan_file(file) {
                     Ok(plan) => {
                         if !json {
+                            let plural = |n: usize, what: &str| {
+                                format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+                            };
                             report.push_str(&format!(
-                                "{}: ok ({} CPUs, {} nodes)\n",
+                                "{}: ok ({}, {})\n",
                                 file.display(),
-                                plan.cpus.len(),
-                                plan.nodes.len()
+                                plural(plan.cpus.len(), "CPU"),
+                                plural(plan.nodes.len(), "node")
                             ));
                         }
                     }

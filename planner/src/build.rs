@@ -13,7 +13,8 @@ use crate::distance;
 use crate::ids::{AcpiUid, ApicId, CpuIndex, GuestAddr, GuestRange, Mpidr, ProximityDomain};
 use crate::memory;
 use crate::plan::{
-    Cache, Cpu, GroupLevel, IdScheme, MemoryMap, Node, Plan, Slot, Topology, PLAN_FORMAT_VERSION,
+    Cache, Cpu, FirmwareMemory, GroupLevel, IdScheme, MemoryMap, Node, Plan, Slot, Topology,
+    PLAN_FORMAT_VERSION,
 };
 use crate::platform::{InterruptController, PlatformKind, GICR_FRAME_SIZE};
 use crate::selector::{format_cpulist, Selector, SelectorItem};
@@ -137,6 +138,7 @@ pub(crate) fn build(spec: &Spec, whole: Range<usize>) -> Result<Plan, Vec<Diagno
     hotplug.sort();
     let symmetric = sockets.windows(2).all(|w| w[0] == w[1])
         && sockets.iter().flatten().collect::<BTreeSet<_>>().len() <= 1;
+    let firmware = firmware_memory(platform, &plan_nodes);
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         name: spec.name.clone(),
@@ -158,7 +160,27 @@ pub(crate) fn build(spec: &Spec, whole: Range<usize>) -> Result<Plan, Vec<Diagno
         interrupt_controller,
         devices: platform.devices(),
         caches,
-        memory: MemoryMap { ram, hotplug },
+        memory: MemoryMap {
+            firmware,
+            ram,
+            hotplug,
+        },
+    })
+}
+
+fn firmware_memory(platform: PlatformKind, nodes: &[Node]) -> Option<FirmwareMemory> {
+    let (base, size) = platform.firmware_memory()?;
+    let node = nodes
+        .iter()
+        .filter_map(|n| n.memory.first().map(|r| (r.base, n.id)))
+        .min()
+        .map_or(ProximityDomain(0), |(_, id)| id);
+    Some(FirmwareMemory {
+        range: GuestRange {
+            base: GuestAddr(base),
+            size,
+        },
+        node,
     })
 }
 
@@ -363,19 +385,37 @@ fn check_cpu_limit(
         );
         return false;
     }
-    if total > u64::from(arch.max_cpus()) {
+    // Every platform's limit is within its architecture's (arm64 Linux
+    // NR_CPUS <= 4096, x86_64 <= 8192); keep that true when adding platforms.
+    debug_assert!(platform.max_cpus() <= arch.max_cpus());
+    true
+}
+
+/// An x2APIC override must keep the CPU in its package and die: the guest
+/// derives both from the ID with the CPUID 0xB/0x1F shifts.
+fn check_apic_place(
+    cx: &mut Ctx,
+    layout: X2ApicLayout,
+    p: Position,
+    cpu: u32,
+    id: u32,
+    span: Range<usize>,
+) {
+    let package = u64::from(id) >> layout.package_shift();
+    let die = (u64::from(id) >> layout.core_shift()) & ((1u64 << layout.die_bits) - 1);
+    if package != u64::from(p.socket) || die != u64::from(p.group) {
         cx.err(
-            Rule::CpuLimit,
+            Rule::ApicIdPlace,
             span,
             format!(
-                "{total} possible CPUs exceed {}'s limit of {}",
-                arch.name(),
-                arch.max_cpus()
+                "apic-id {id:#x} decodes to socket {package} die {die} (package shift {}, core shift {}), but CPU {cpu} is in socket {} die {}",
+                layout.package_shift(),
+                layout.core_shift(),
+                p.socket,
+                p.group
             ),
         );
-        return false;
     }
-    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -536,6 +576,16 @@ fn assign_ids(
                 let value = *a.get_ref();
                 match u32::try_from(value) {
                     Ok(id) if id != u32::MAX => {
+                        if let IdScheme::X2Apic { layout } = scheme {
+                            check_apic_place(
+                                cx,
+                                layout,
+                                positions[cpu as usize],
+                                cpu,
+                                id,
+                                a.span(),
+                            );
+                        }
                         *slot = ArchId::Apic(ApicId(id));
                         spans[cpu as usize] = Some(a.span());
                     }
@@ -590,14 +640,16 @@ fn cpus_span_hint(cpus: &CpusSpec) -> Range<usize> {
         .unwrap_or(0..0)
 }
 
-/// Resolves a selector to CPU indices; reports names that match nothing.
+/// Resolves a selector to CPU indices; reports parts that name nothing. The
+/// valid CPUs are returned even when a part failed (`ok` is false then), so
+/// one bad part does not cascade into "CPU in no node" reports.
 fn resolve(
     cx: &mut Ctx,
     arch: Arch,
     sel: &Spanned<Selector>,
     positions: &[Position],
     what: &str,
-) -> Option<BTreeSet<u32>> {
+) -> (BTreeSet<u32>, bool) {
     let n = u32::try_from(positions.len()).unwrap_or(u32::MAX);
     let mut out = BTreeSet::new();
     let mut ok = true;
@@ -620,6 +672,7 @@ fn resolve(
                             ),
                         );
                         ok = false;
+                        out.extend(a..n);
                     } else {
                         out.extend(a..=b);
                     }
@@ -667,7 +720,27 @@ fn resolve(
             }
         }
     }
-    ok.then_some(out)
+    (out, ok)
+}
+
+/// [`resolve`] for the boot and hotpluggable sets: any failed part fails the set.
+fn resolve_ok(
+    cx: &mut Ctx,
+    arch: Arch,
+    sel: &Spanned<Selector>,
+    positions: &[Position],
+    what: &str,
+) -> Option<BTreeSet<u32>> {
+    let (set, ok) = resolve(cx, arch, sel, positions, what);
+    ok.then_some(set)
+}
+
+/// "CPU 3 is" / "CPUs 3-5 are".
+fn cpus_are(cpus: &[u32]) -> String {
+    match cpus {
+        [one] => format!("CPU {one} is"),
+        many => format!("CPUs {} are", format_cpulist(many.iter().copied())),
+    }
 }
 
 /// The boot set.
@@ -683,11 +756,11 @@ fn slots(
     let boot = c
         .boot
         .as_ref()
-        .map(|s| (resolve(cx, arch, s, positions, "boot"), s.span()));
+        .map(|s| (resolve_ok(cx, arch, s, positions, "boot"), s.span()));
     let hot = c
         .hotpluggable
         .as_ref()
-        .map(|s| (resolve(cx, arch, s, positions, "hotpluggable"), s.span()));
+        .map(|s| (resolve_ok(cx, arch, s, positions, "hotpluggable"), s.span()));
     let boot_set = match (boot, hot) {
         (None, None) => all,
         (Some((b, _)), None) => b?,
@@ -699,10 +772,7 @@ fn slots(
                 cx.err(
                     Rule::SlotConflict,
                     hspan,
-                    format!(
-                        "CPUs {} are both boot and hotpluggable",
-                        format_cpulist(both)
-                    ),
+                    format!("{} both boot and hotpluggable", cpus_are(&both)),
                 );
                 return None;
             }
@@ -715,10 +785,7 @@ fn slots(
                 cx.err(
                     Rule::SlotConflict,
                     bspan,
-                    format!(
-                        "CPUs {} are neither boot nor hotpluggable",
-                        format_cpulist(neither)
-                    ),
+                    format!("{} neither boot nor hotpluggable", cpus_are(&neither)),
                 );
                 return None;
             }
@@ -746,13 +813,16 @@ struct Nodes {
 fn check_alignment(cx: &mut Ctx, what: &str, size: &Spanned<crate::size::ByteSize>) {
     let v = size.get_ref().0;
     if v % MEMORY_ALIGN != 0 {
+        let shown = size.get_ref().to_string();
+        let shown = if shown == format!("{v}B") {
+            format!("{v} bytes")
+        } else {
+            format!("{shown} ({v} bytes)")
+        };
         cx.err(
             Rule::MemoryAlignment,
             size.span(),
-            format!(
-                "{what} {} ({v} bytes) is not a multiple of 2MiB",
-                size.get_ref()
-            ),
+            format!("{what} {shown} is not a multiple of 2MiB"),
         );
     }
 }
@@ -802,7 +872,8 @@ fn nodes(
             let hot = nd.hotplug_memory.as_ref().map_or(0, |m| m.get_ref().0);
             let mut has_cpus = false;
             if let Some(sel) = &nd.cpus {
-                if let Some(set) = resolve(cx, arch, sel, positions, &format!("node {id} cpus")) {
+                {
+                    let (set, _) = resolve(cx, arch, sel, positions, &format!("node {id} cpus"));
                     has_cpus = !set.is_empty();
                     let mut clash: HashMap<u32, Vec<u32>> = HashMap::new();
                     for cpu in set {
@@ -814,16 +885,10 @@ fn nodes(
                     let mut clash: Vec<_> = clash.into_iter().collect();
                     clash.sort_unstable();
                     for (first, list) in clash {
-                        let count = list.len();
                         cx.err(
                             Rule::CpuInTwoNodes,
                             sel.span(),
-                            format!(
-                                "CPU{} {} {} in node {first} and in node {id}",
-                                if count == 1 { "" } else { "s" },
-                                format_cpulist(list),
-                                if count == 1 { "is" } else { "are" }
-                            ),
+                            format!("{} in node {first} and in node {id}", cpus_are(&list)),
                         );
                     }
                 }
@@ -842,15 +907,22 @@ fn nodes(
     };
 
     let total: u64 = sizes.iter().sum();
-    if total == 0 {
+    // Memory given at the top level next to [[node]]s is memory-conflict, not no-memory.
+    let misplaced = !spec.nodes.is_empty() && spec.memory.is_some();
+    if total == 0 && !misplaced {
         let span = spec
-            .memory
-            .as_ref()
+            .nodes
+            .first()
             .map_or_else(|| whole.clone(), Spanned::span);
+        let hint = if spec.nodes.is_empty() {
+            "set memory"
+        } else {
+            "set memory in at least one [[node]]"
+        };
         cx.err(
             Rule::NoMemory,
             span,
-            "the VM has no boot memory: set memory (or memory per [[node]])",
+            format!("the VM has no boot memory: {hint}"),
         );
     }
     let orphans: Vec<u32> = (0u32..)
@@ -859,17 +931,14 @@ fn nodes(
         .map(|(i, _)| i)
         .collect();
     if !orphans.is_empty() {
-        let count = orphans.len();
         cx.err(
             Rule::CpuInNoNode,
             spec.nodes
                 .last()
                 .map_or_else(|| whole.clone(), Spanned::span),
             format!(
-                "CPU{} {} {} in no node; every CPU, boot or hotpluggable slot, needs one",
-                if count == 1 { "" } else { "s" },
-                format_cpulist(orphans),
-                if count == 1 { "is" } else { "are" }
+                "{} in no node; every CPU, boot or hotpluggable slot, needs one",
+                cpus_are(&orphans)
             ),
         );
     }
@@ -1340,6 +1409,13 @@ mod tests {
         "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 0\napic-id = 0xffffffff\n"
     );
     rule_test!(
+        test_rule_apic_id_place,
+        Rule::ApicIdPlace,
+        X86,
+        MEM,
+        "[cpus]\ncores = 4\n[[cpus.override]]\ncpu = 3\napic-id = 0x100\n"
+    );
+    rule_test!(
         test_rule_override_target_missing_cpu,
         Rule::OverrideTarget,
         ARM,
@@ -1440,4 +1516,17 @@ mod tests {
     rule_test!(test_rule_cache_sharing, Rule::CacheSharing, X86, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 3\ntype = \"unified\"\nsize = \"8MiB\"\nways = 16\nline-size = 64\nshared-by = \"cluster\"\n");
     rule_test!(test_rule_cache_order, Rule::CacheOrder, ARM, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 1\ntype = \"data\"\nsize = \"64KiB\"\nways = 4\nline-size = 64\nshared-by = \"cluster\"\n[[cache]]\nlevel = 2\ntype = \"unified\"\nsize = \"1MiB\"\nways = 8\nline-size = 64\nshared-by = \"core\"\n");
     rule_test!(test_rule_cache_duplicate, Rule::CacheDuplicate, ARM, MEM, "[cpus]\ncores = 2\n[[cache]]\nlevel = 2\ntype = \"unified\"\nsize = \"1MiB\"\nways = 8\nline-size = 64\nshared-by = \"core\"\n[[cache]]\nlevel = 2\ntype = \"data\"\nsize = \"1MiB\"\nways = 8\nline-size = 64\nshared-by = \"core\"\n");
+
+    #[test]
+    fn test_bad_selector_part_does_not_orphan_the_valid_cpus() {
+        // "4-7" is out of range; "2-3" is fine and must still count for node 1.
+        let src = format!("{ARM}[cpus]\ncores = 4\n[[node]]\nmemory = \"1GiB\"\ncpus = \"0-1\"\n[[node]]\nmemory = \"1GiB\"\ncpus = \"2-3,4-7\"\n");
+        assert_eq!(rules(&src), vec![Rule::SelectorRange]);
+    }
+
+    #[test]
+    fn test_memory_beside_nodes_is_only_a_conflict() {
+        let src = format!("{ARM}{MEM}[cpus]\ncores = 4\n[[node]]\ncpus = \"0-3\"\n");
+        assert_eq!(rules(&src), vec![Rule::MemoryConflict]);
+    }
 }

@@ -49,7 +49,7 @@ rules! {
     ShapeConflict => "shape-conflict",
     /// A count of sockets, clusters, dies, cores or threads is zero.
     ZeroCount => "zero-count",
-    /// More possible CPUs than the platform's redistributor space, the platform or the architecture allows.
+    /// More possible CPUs than the platform allows (its redistributor space, its VMM, the architecture).
     CpuLimit => "cpu-limit",
     /// A topology level does not fit its MPIDR affinity field (8 bits).
     MpidrAffinityOverflow => "mpidr-affinity-overflow",
@@ -63,6 +63,8 @@ rules! {
     ApicIdCollision => "apic-id-collision",
     /// An x2APIC ID does not fit 32 bits or is the broadcast ID 0xFFFFFFFF.
     ApicIdRange => "apic-id-range",
+    /// An x2APIC ID override whose package or die field (per the CPUID layout) is not the CPU's socket or die.
+    ApicIdPlace => "apic-id-place",
     /// An ID override names a CPU twice, or a CPU that does not exist.
     OverrideTarget => "override-target",
     /// A CPU selector names a CPU or a topology place that does not exist.
@@ -97,11 +99,11 @@ rules! {
     DistanceShape => "distance-shape",
     /// The same directed pair given twice.
     DistanceDuplicate => "distance-duplicate",
-    /// Distances given for a VM with a single node, or both as a matrix and as pairs.
+    /// Distances given both as a matrix and as pairs.
     DistanceConflict => "distance-conflict",
     /// A cache's size is not sets x ways x line size, or its line size is not a power of two.
     CacheGeometry => "cache-geometry",
-    /// A cache level or type that cannot be described (level 0 or above 4, a split L1 missing its type).
+    /// A cache level outside 1..=4.
     CacheLevel => "cache-level",
     /// A cache shared by a level the architecture does not have.
     CacheSharing => "cache-sharing",

@@ -176,6 +176,20 @@ pub struct MemoryMap {
     pub ram: Vec<GuestRange>,
     /// Memory hotplug windows, ascending (all nodes).
     pub hotplug: Vec<GuestRange>,
+    /// Firmware memory the OS may count as RAM (see
+    /// `PlatformKind::firmware_memory`), with the node the SRAT gives it: the
+    /// node of the lowest RAM range.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub firmware: Option<FirmwareMemory>,
+}
+
+/// A firmware range described in the SRAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareMemory {
+    /// The range.
+    pub range: GuestRange,
+    /// Its proximity domain.
+    pub node: ProximityDomain,
 }
 
 impl Plan {

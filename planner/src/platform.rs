@@ -178,6 +178,20 @@ impl PlatformKind {
         }
     }
 
+    /// Guest memory that firmware on this platform may hand to the OS as
+    /// memory although it is not RAM. QEMU `virt` with UEFI (edk2 ArmVirtQemu)
+    /// reports its variable store, flash bank 1 at 0x04000000..0x08000000, as
+    /// write-combining runtime MMIO, which Linux adds to memblock; a SRAT that
+    /// leaves it uncovered makes Linux discard the whole NUMA description
+    /// ("NUMA: no nodes coverage for 64MB"). The SRAT assigns it to a node.
+    #[must_use]
+    pub fn firmware_memory(self) -> Option<(u64, u64)> {
+        match self {
+            PlatformKind::QemuVirt => Some((0x0400_0000, 0x0400_0000)),
+            PlatformKind::VtopoVirt | PlatformKind::QemuQ35 | PlatformKind::VtopoPc => None,
+        }
+    }
+
     /// Fixed devices the tables describe.
     #[must_use]
     pub fn devices(self) -> Devices {

@@ -35,6 +35,11 @@ impl ByteSize {
         let value: u64 = number
             .parse()
             .map_err(|_| format!("size {text:?} is too large"))?;
+        if unit.starts_with('.') {
+            return Err(format!(
+                "size {text:?} has a fraction; use a smaller unit (1.5GiB = 1536MiB)"
+            ));
+        }
         let multiplier = match unit.trim() {
             "" | "B" => 1,
             "K" | "KB" | "KiB" => KIB,

@@ -4,8 +4,10 @@
 
 use std::fmt::Write;
 
+use crate::arch::MpidrPolicy;
 use crate::plan::{
-    Cpu, GroupLevel, HotplugEvent, IdScheme, InterruptController, Plan, Slot, UartKind,
+    CacheType, Cpu, GroupLevel, HotplugEvent, IdScheme, InterruptController, Plan, SharedBy, Slot,
+    UartKind, WritePolicy,
 };
 use crate::selector::format_cpulist;
 use crate::size::ByteSize;
@@ -47,9 +49,15 @@ pub fn render(plan: &Plan) -> String {
         plan.platform.name()
     );
     let ids = match plan.topology.ids {
-        IdScheme::Mpidr { policy } => format!("mpidr policy {policy:?}"),
+        IdScheme::Mpidr { policy } => format!(
+            "mpidr policy {}",
+            match policy {
+                MpidrPolicy::KvmLinear => "kvm-linear",
+                MpidrPolicy::Topology => "topology",
+            }
+        ),
         IdScheme::X2Apic { layout } => format!(
-            "x2apic layout: smt {} bits, core {} bits, die {} bits (package shift {})",
+            "x2apic layout: bits smt {} core {} die {} (package shift {})",
             layout.smt_bits,
             layout.core_bits,
             layout.die_bits,
@@ -111,6 +119,13 @@ pub fn render(plan: &Plan) -> String {
         for r in &node.hotplug {
             let _ = writeln!(o, "    hotplug {r}");
         }
+    }
+    if let Some(fw) = &plan.memory.firmware {
+        let _ = writeln!(
+            o,
+            "  firmware memory {} in node {} (UEFI variable store)",
+            fw.range, fw.node
+        );
     }
     let _ = writeln!(o, "distances:");
     let _ = write!(o, "      ");
@@ -176,8 +191,13 @@ pub fn render(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 o,
-                "cpu hotplug: {:?} registers at {:#x} ({} bytes), event {event}",
-                regs.space, regs.base, regs.len
+                "cpu hotplug: {} registers at {:#x} ({} bytes), event {event}",
+                match regs.space {
+                    crate::plan::AddressSpace::Mmio => "mmio",
+                    crate::plan::AddressSpace::Io => "i/o port",
+                },
+                regs.base,
+                regs.len
             );
         }
         _ => {
@@ -192,17 +212,29 @@ pub fn render(plan: &Plan) -> String {
     } else {
         let _ = writeln!(o, "caches:");
         for c in &plan.caches {
+            let kind = match c.kind {
+                CacheType::Data => "data",
+                CacheType::Instruction => "instruction",
+                CacheType::Unified => "unified",
+            };
+            let policy = match c.write_policy {
+                WritePolicy::WriteBack => "write-back",
+                WritePolicy::WriteThrough => "write-through",
+            };
+            let shared = match c.shared_by {
+                SharedBy::Core => "core",
+                SharedBy::Cluster => "cluster",
+                SharedBy::Die => "die",
+                SharedBy::Socket => "socket",
+            };
             let _ = writeln!(
                 o,
-                "  L{} {:?}: {}, {} ways, {} sets, {}-byte lines, {:?}, per {:?}",
+                "  L{} {kind}: {}, {} ways, {} sets, {}-byte lines, {policy}, per {shared}",
                 c.level,
-                c.kind,
                 ByteSize(c.size),
                 c.ways,
                 c.sets,
-                c.line_size,
-                c.write_policy,
-                c.shared_by
+                c.line_size
             );
         }
     }
