@@ -43,6 +43,58 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Compile a topology's ACPI tables into a directory (one <SIGNATURE>.aml per
+    /// table, the RSDP, manifest.json), written atomically.
+    Compile {
+        /// Topology file (TOML).
+        file: PathBuf,
+        /// Output directory (replaced if it holds a previous vtopo output).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// OEM ID of every table (up to 6 printable ASCII characters).
+        #[arg(long, default_value = "VTOPO")]
+        oem_id: String,
+        /// OEM table ID of every table (up to 8 printable ASCII characters).
+        #[arg(long, default_value = "VTOPO")]
+        oem_table_id: String,
+        /// OEM revision of every table (a firmware's table is replaced by the
+        /// Linux table upgrade only by a strictly greater revision).
+        #[arg(long, default_value_t = 1, value_parser = parse_u32)]
+        oem_revision: u32,
+        /// Link every table at real addresses from this base (RSDP first) and
+        /// also write image.bin; without it, pointers stay 0 and manifest.json
+        /// lists them for a loader to patch.
+        #[arg(long, value_parser = parse_address)]
+        base: Option<u64>,
+        /// The DSDT address the FADT points at (when replacing a firmware's
+        /// tables: its DSDT's address).
+        #[arg(long, value_parser = parse_address, conflicts_with = "base")]
+        dsdt_address: Option<u64>,
+        /// The FACS address the FADT points at (full-hardware platforms: qemu-q35).
+        #[arg(long, value_parser = parse_address)]
+        facs_address: Option<u64>,
+    },
     /// List the validation rules.
     Rules,
+}
+
+/// Parses a decimal or 0x-prefixed hexadecimal integer.
+fn parse_integer(text: &str) -> Result<u64, String> {
+    let t = text.trim().replace('_', "");
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    parsed.map_err(|_| format!("{text:?} is not a decimal or 0x-prefixed hexadecimal integer"))
+}
+
+/// An address (guest physical).
+fn parse_address(text: &str) -> Result<u64, String> {
+    parse_integer(text)
+}
+
+/// A 32-bit value.
+fn parse_u32(text: &str) -> Result<u32, String> {
+    let v = parse_integer(text)?;
+    u32::try_from(v).map_err(|_| format!("{text:?} does not fit 32 bits"))
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod compile;
 
 use std::io::Write;
 use std::path::Path;
@@ -27,6 +28,23 @@ enum CliError {
     },
     #[error("{0}")]
     Invalid(#[source] planner::Diagnostics),
+    #[error("Invalid table options")]
+    Options(#[source] tablegen::OptionsError),
+    #[error("Cannot compile {path}")]
+    Compile {
+        path: String,
+        #[source]
+        source: compile::CompileError,
+    },
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Options(_) => EXIT_USAGE,
+            _ => EXIT_INVALID,
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<String, CliError> {
@@ -124,6 +142,46 @@ fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_INVALID)
             }
         },
+        Command::Compile {
+            file,
+            output,
+            oem_id,
+            oem_table_id,
+            oem_revision,
+            base,
+            dsdt_address,
+            facs_address,
+        } => {
+            let result = tablegen::Options::new(&oem_id, &oem_table_id, oem_revision)
+                .map_err(CliError::Options)
+                .and_then(|options| {
+                    let plan = plan_file(&file)?;
+                    let facs = facs_address.map(planner::ids::GuestAddr);
+                    let placement = match base {
+                        Some(b) => tablegen::link::Placement::Linked {
+                            base: planner::ids::GuestAddr(b),
+                            facs,
+                        },
+                        None => tablegen::link::Placement::Unlinked {
+                            dsdt: dsdt_address.map(planner::ids::GuestAddr),
+                            facs,
+                        },
+                    };
+                    let out = compile::Output::new(&plan, &options, placement);
+                    out.write(&output).map_err(|source| CliError::Compile {
+                        path: file.display().to_string(),
+                        source,
+                    })?;
+                    Ok(out.files().len())
+                });
+            match result {
+                Ok(n) => write_stdout(&format!("{}: {n} files\n", output.display())),
+                Err(e) => {
+                    print_error(&e);
+                    ExitCode::from(e.exit_code())
+                }
+            }
+        }
         Command::Rules => {
             let text: String = planner::Rule::ALL
                 .iter()

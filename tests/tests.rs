@@ -2,10 +2,14 @@
 // Integration tests are whole files of tests; the lint is meant for library code.
 #![allow(clippy::tests_outside_test_module)]
 
+// ACPICA's acpiexec runs the hotplug AML: insert, scan, removal, eject.
+mod acpiexec;
 // CLI behaviour: exit codes, output formats, --help and --version.
 mod cli;
 // Every invalid topology: exit code 1, its rule named, the rendered errors snapshotted.
 mod errors;
+// ACPICA's iasl decodes every table of every topology without error or warning.
+mod iasl;
 // Every valid topology: the plan snapshotted (text, and JSON for the small ones), determinism.
 mod golden;
 // Hand-checked IDs and layouts of the example topologies.

@@ -43,3 +43,20 @@ pub fn snapshot_settings() -> insta::Settings {
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
+
+/// True when `tool` is on PATH. When it is not: in CI (CI=true) the test
+/// fails, elsewhere it prints loudly why it is skipped and returns false.
+pub fn require_tool(tool: &str, what: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()));
+    if !found {
+        let msg =
+            format!("`{tool}` is not installed (scripts/setup.sh installs it): {what} cannot run");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{msg}; CI must not skip it"
+        );
+        eprintln!("\n!!! SKIPPED: {msg} !!!\n");
+    }
+    found
+}

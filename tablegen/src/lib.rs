@@ -26,15 +26,19 @@
 //! // MADT: 44-byte header, 4 GICC (80 bytes each), GICD, GICR, ITS.
 //! assert_eq!(tables.madt.len(), 44 + 4 * 80 + 24 + 16 + 20);
 //! assert!(tables.pptt.is_some());
-//! let fadt = tables.fadt(planner::ids::GuestAddr(0x4000_0000));
+//! let dsdt = planner::ids::GuestAddr(0x4000_0000);
+//! let fadt = tables.fadt(tablegen::fadt::FadtPointers { dsdt, facs: None });
 //! assert_eq!(&fadt.bytes()[..4], b"FACP");
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod dsdt;
 pub mod fadt;
 pub mod gtdt;
+pub mod link;
 pub mod madt;
+mod names;
 pub mod options;
 pub mod pptt;
 pub mod rsdp;
@@ -76,6 +80,8 @@ pub struct TableSet {
     pub pptt: Option<AcpiTable>,
     /// GTDT (arm64 only).
     pub gtdt: Option<AcpiTable>,
+    /// DSDT (reached through the FADT, not listed in the XSDT).
+    pub dsdt: AcpiTable,
 }
 
 impl TableSet {
@@ -91,10 +97,10 @@ impl TableSet {
         out
     }
 
-    /// The FADT for a DSDT at `dsdt`.
+    /// The FADT pointing at the DSDT (and, on full-hardware platforms, the FACS).
     #[must_use]
-    pub fn fadt(&self, dsdt: GuestAddr) -> AcpiTable {
-        fadt::build(self.platform, &self.options, dsdt)
+    pub fn fadt(&self, pointers: fadt::FadtPointers) -> AcpiTable {
+        fadt::build(self.platform, &self.options, pointers)
     }
 
     /// An XSDT listing the tables at `tables` (the FADT and every table of
@@ -124,6 +130,7 @@ pub fn build(plan: &Plan, options: &Options) -> TableSet {
         spcr: spcr::build(plan, options),
         pptt: arm.then(|| pptt::build(plan, options)),
         gtdt: arm.then(|| gtdt::build(plan, options)),
+        dsdt: dsdt::build(plan, options),
     }
 }
 
@@ -163,7 +170,10 @@ mod tests {
     fn test_every_table_carries_the_options() {
         let options = Options::new("BOCHS", "BXPC", 7).unwrap();
         let set = build(&arm_plan(ARM), &options);
-        let fadt = set.fadt(GuestAddr(0x1000));
+        let fadt = set.fadt(fadt::FadtPointers {
+            dsdt: GuestAddr(0x1000),
+            facs: None,
+        });
         let xsdt = set.xsdt(&[GuestAddr(0x2000)]);
         let all: Vec<&AcpiTable> = set.tables().into_iter().chain([&fadt, &xsdt]).collect();
         assert!(all

@@ -16,6 +16,7 @@ use planner::plan::{
 use planner::platform::PlatformKind;
 use planner::Plan;
 use zerocopy::little_endian::U32;
+use zerocopy::IntoBytes;
 
 use crate::options::Options;
 use crate::table::{AcpiTable, Table};
@@ -104,6 +105,41 @@ fn gic(
     }
     if let Some(its) = its {
         table.push(&GicIts::new(ITS_ID, its.base.0));
+    }
+}
+
+/// `cpu`'s MADT processor structure with Enabled set, for its `_MAT`
+/// (ACPI 6.5 §6.2.10): the same structure type the MADT uses for it (GICC,
+/// Local APIC or Local x2APIC), so `_MAT` and MADT agree on UID, MPIDR or
+/// APIC ID. Linux maps a hot-added CPU through `_MAT` and accepts only
+/// entries with Enabled set (`drivers/acpi/processor_core.c`).
+#[must_use]
+pub fn processor_entry(plan: &Plan, cpu: &Cpu) -> Vec<u8> {
+    match plan.interrupt_controller {
+        InterruptController::GicV3 { .. } => {
+            let mpidr = cpu.mpidr.map_or(0, |m| m.0);
+            Gicc::new(cpu.uid.0, GiccFlags::ENABLED, mpidr, PMU_INTERRUPT_GSIV)
+                .as_bytes()
+                .to_vec()
+        }
+        InterruptController::Apic { .. } => match xapic_ids(&plan.cpus) {
+            Some(_) => {
+                let uid = u8::try_from(cpu.uid.0).unwrap_or(u8::MAX);
+                let id = cpu
+                    .x2apic_id
+                    .and_then(|a| u8::try_from(a.0).ok())
+                    .unwrap_or(u8::MAX);
+                LocalApic::new(uid, id, LocalApicFlags::ENABLED)
+                    .as_bytes()
+                    .to_vec()
+            }
+            None => {
+                let id = cpu.x2apic_id.map_or(u32::MAX, |a| a.0);
+                LocalX2Apic::new(cpu.uid.0, id, LocalApicFlags::ENABLED)
+                    .as_bytes()
+                    .to_vec()
+            }
+        },
     }
 }
 

@@ -61,6 +61,15 @@ pub fn build(plan: &Plan, options: &Options) -> AcpiTable {
             ));
         }
     }
+    if let Some(fw) = &plan.memory.firmware {
+        // Firmware memory an OS may count as RAM (planner::platform::PlatformKind::firmware_memory).
+        table.push(&MemoryAffinity::new(
+            fw.node.0,
+            fw.range.base.0,
+            fw.range.size,
+            MemoryAffinityFlags::ENABLED,
+        ));
+    }
     for node in &plan.nodes {
         for range in &node.hotplug {
             let flags = MemoryAffinityFlags::ENABLED | MemoryAffinityFlags::HOT_PLUGGABLE;
@@ -97,8 +106,9 @@ mod tests {
         let srat = build(&arm_plan(ARM), &Options::default());
         header_ok(srat.bytes(), b"SRAT", 3);
         assert_eq!(read_u32(srat.bytes(), 36), 1);
-        // 48 + 4 GICC affinity x 18 + 3 memory affinity x 40 + ITS affinity 12.
-        assert_eq!(srat.len(), 48 + 4 * 18 + 3 * 40 + 12);
+        // 48 + 4 GICC affinity x 18 + 4 memory affinity x 40 (2 nodes, the
+        // UEFI variable store, the hotplug window) + ITS affinity 12.
+        assert_eq!(srat.len(), 48 + 4 * 18 + 4 * 40 + 12);
     }
 
     #[test]
@@ -136,14 +146,21 @@ mod tests {
             MemoryAffinity::new(1, 0x8000_0000, 0x4000_0000, MemoryAffinityFlags::ENABLED)
                 .as_bytes()
         );
+        // QEMU virt's UEFI variable store (flash bank 1) in node 0, so that
+        // Linux, which counts it as memory under UEFI, keeps the NUMA map.
+        assert_eq!(
+            s[6],
+            MemoryAffinity::new(0, 0x0400_0000, 0x0400_0000, MemoryAffinityFlags::ENABLED)
+                .as_bytes()
+        );
         let window = plan.nodes[1].hotplug[0];
         let hot = MemoryAffinityFlags::ENABLED | MemoryAffinityFlags::HOT_PLUGGABLE;
         assert_eq!(
-            s[6],
+            s[7],
             MemoryAffinity::new(1, window.base.0, 2 << 30, hot).as_bytes()
         );
-        assert_eq!(read_u32(s[6], 28), 3);
-        assert_eq!(s[7], GicItsAffinity::new(0, 0).as_bytes());
+        assert_eq!(read_u32(s[7], 28), 3);
+        assert_eq!(s[8], GicItsAffinity::new(0, 0).as_bytes());
     }
 
     #[test]

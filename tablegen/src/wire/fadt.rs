@@ -207,18 +207,113 @@ impl FadtFields {
     }
 }
 
+/// The fixed hardware of a full (not HW-reduced) ACPI platform: the PM1,
+/// PM timer and GPE0 register blocks in I/O space, the SCI and the SMI
+/// command port. Used for QEMU q35 (ICH9), whose tables vtopo replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedHardware {
+    /// SCI interrupt (ISA IRQ).
+    pub sci_int: u16,
+    /// SMI command port.
+    pub smi_cmd: u32,
+    /// Value written to SMI_CMD to enable ACPI.
+    pub acpi_enable: u8,
+    /// Value written to SMI_CMD to disable ACPI.
+    pub acpi_disable: u8,
+    /// PM1a event block port (4 bytes).
+    pub pm1a_evt: u16,
+    /// PM1a control block port (2 bytes).
+    pub pm1a_cnt: u16,
+    /// PM timer port (4 bytes).
+    pub pm_tmr: u16,
+    /// GPE0 block port.
+    pub gpe0: u16,
+    /// GPE0 block length in bytes.
+    pub gpe0_len: u8,
+    /// RTC CMOS index of the century.
+    pub century: u8,
+    /// Reset register port and the value that resets.
+    pub reset: (u16, u8),
+}
+
+impl FadtFields {
+    /// A full-hardware FADT (revision 6.5): `hw`'s register blocks in both
+    /// the 32-bit and the extended (GAS) fields, FIRMWARE_CTRL = `facs`
+    /// (32-bit, X_FIRMWARE_CTRL 0, as a firmware below 4 GiB writes it), and
+    /// both DSDT fields.
+    #[must_use]
+    pub fn full_hardware(
+        hw: &FixedHardware,
+        flags: FadtFlags,
+        iapc: IapcBootArch,
+        facs: u32,
+        dsdt: u64,
+    ) -> Self {
+        use super::gas::{AccessSize, AddressSpaceId};
+        let io = |bytes: u8, port: u16| {
+            Gas::new(
+                AddressSpaceId::SystemIo,
+                bytes * 8,
+                AccessSize::Undefined,
+                u64::from(port),
+            )
+        };
+        let mut f = Self::hardware_reduced(flags, iapc, ArmBootArch::EMPTY, dsdt);
+        f.firmware_ctrl = U32::new(facs);
+        f.dsdt = U32::new(u32::try_from(dsdt).unwrap_or(0));
+        f.sci_int = U16::new(hw.sci_int);
+        f.smi_cmd = U32::new(hw.smi_cmd);
+        f.acpi_enable = hw.acpi_enable;
+        f.acpi_disable = hw.acpi_disable;
+        f.pm1a_evt_blk = U32::new(u32::from(hw.pm1a_evt));
+        f.pm1a_cnt_blk = U32::new(u32::from(hw.pm1a_cnt));
+        f.pm_tmr_blk = U32::new(u32::from(hw.pm_tmr));
+        f.gpe0_blk = U32::new(u32::from(hw.gpe0));
+        f.pm1_evt_len = 4;
+        f.pm1_cnt_len = 2;
+        f.pm_tmr_len = 4;
+        f.gpe0_blk_len = hw.gpe0_len;
+        // No C2/C3 states: latencies above 100 and 1000 us (ACPI 6.5 §5.2.9).
+        f.p_lvl2_lat = U16::new(0x0FFF);
+        f.p_lvl3_lat = U16::new(0x0FFF);
+        f.century = hw.century;
+        f.reset_reg = Gas::new(
+            AddressSpaceId::SystemIo,
+            8,
+            AccessSize::Undefined,
+            u64::from(hw.reset.0),
+        );
+        f.reset_value = hw.reset.1;
+        f.x_pm1a_evt_blk = io(4, hw.pm1a_evt);
+        f.x_pm1a_cnt_blk = io(2, hw.pm1a_cnt);
+        f.x_pm_tmr_blk = io(4, hw.pm_tmr);
+        f.x_gpe0_blk = io(hw.gpe0_len, hw.gpe0);
+        f
+    }
+}
+
 /// Preferred_PM_Profile 0: Unspecified.
 pub const PM_PROFILE_UNSPECIFIED: u8 = 0;
 
 flags! {
     /// ACPI 6.5 §5.2.9 Fixed ACPI Description Table Fixed Feature Flags.
     pub struct FadtFlags(u32) {
+        /// Bit 0 WBINVD: the WBINVD instruction works.
+        const WBINVD = 1 << 0;
+        /// Bit 2 PROC_C1: C1 is supported on all processors.
+        const PROC_C1 = 1 << 2;
         /// Bit 4 PWR_BUTTON: the power button, if any, is a control method
         /// device (no fixed-feature power button).
         const PWR_BUTTON = 1 << 4;
         /// Bit 5 SLP_BUTTON: the sleep button, if any, is a control method
         /// device (no fixed-feature sleep button).
         const SLP_BUTTON = 1 << 5;
+        /// Bit 7 RTC_S4: the RTC can wake the system from S4.
+        const RTC_S4 = 1 << 7;
+        /// Bit 10 RESET_REG_SUP: the RESET_REG is supported.
+        const RESET_REG_SUP = 1 << 10;
+        /// Bit 15 USE_PLATFORM_CLOCK: OSPM should use a platform clock.
+        const USE_PLATFORM_CLOCK = 1 << 15;
         /// Bit 20 HW_REDUCED_ACPI: the ACPI Hardware-Reduced interface.
         const HW_REDUCED_ACPI = 1 << 20;
     }
