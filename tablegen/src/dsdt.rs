@@ -24,9 +24,8 @@
 
 use acpi_tables::aml::{
     self, Acquire, And, Device, Equal, FieldAccessType, FieldEntry, FieldLockRule, FieldUpdateRule,
-    If, Interrupt, Local, Memory32Fixed, Method, MethodCall, Mutex, Name, Notify, OpRegion,
-    OpRegionSpace, Package, Path, Release, ResourceTemplate, Return, Scope, Store, While, IO, ONE,
-    ZERO,
+    If, Interrupt, Local, Memory32Fixed, Method, MethodCall, Mutex, Name, OpRegion, OpRegionSpace,
+    Package, Path, Release, ResourceTemplate, Return, Scope, Store, While, IO, ONE, ZERO,
 };
 use acpi_tables::{Aml, AmlSink};
 use planner::arch::Arch;
@@ -34,6 +33,7 @@ use planner::plan::{
     AddressSpace, Cpu, HotplugEvent, HotplugRegisters, Plan, PlatformKind, Slot, UartKind,
 };
 
+use crate::aml_writer::{op, AmlWriter};
 use crate::names::NameSeg;
 use crate::options::Options;
 use crate::table::{AcpiTable, Table};
@@ -278,18 +278,11 @@ impl Aml for Container<'_> {
         if let Some(r) = &registers {
             children.push(r);
         }
-        let cpus: Vec<Processor> = plan
-            .cpus
-            .iter()
-            .map(|cpu| Processor {
-                cpu,
-                arch: plan.arch,
-                hotplug: registers.is_some(),
-                ejectable: registers.is_some() && !is_bootstrap(plan, cpu),
-                mat: crate::madt::processor_entry(plan, cpu),
-            })
-            .collect();
-        children.extend(cpus.iter().map(|c| c as &dyn Aml));
+        let devices = ProcessorDevices {
+            plan,
+            hotplug: registers.is_some(),
+        };
+        children.push(&devices);
         Device::new(Path::new("CPUS"), children).to_aml_bytes(sink);
     }
 }
@@ -409,30 +402,7 @@ impl Aml for Registers<'_> {
         );
 
         // CTFY (Arg0 = selector, Arg1 = notify value): Notify the device.
-        let names: Vec<NameSeg> = self
-            .plan
-            .cpus
-            .iter()
-            .map(|c| NameSeg::cpu(c.index.0))
-            .collect();
-        let indices: Vec<u32> = self.plan.cpus.iter().map(|c| c.index.0).collect();
-        let paths: Vec<Path> = names.iter().map(NameSeg::path).collect();
-        let tests: Vec<Equal> = indices
-            .iter()
-            .map(|i| Equal::new(&aml::Arg(0), i))
-            .collect();
-        let notifies: Vec<Notify> = paths.iter().map(|p| Notify::new(p, &aml::Arg(1))).collect();
-        let ifs: Vec<If> = tests
-            .iter()
-            .zip(&notifies)
-            .map(|(t, n)| If::new(t, vec![n]))
-            .collect();
-        let ctfy = Method::new(
-            Path::new("CTFY"),
-            2,
-            false,
-            ifs.iter().map(|i| i as &dyn Aml).collect(),
-        );
+        let ctfy = Dispatcher { plan: self.plan };
 
         // CSCN: while a CPU has an event: select it (command 0); an insert
         // event -> Notify 1 (Device Check) and clear it; a remove event ->
@@ -491,6 +461,24 @@ impl Aml for Registers<'_> {
     }
 }
 
+/// Every processor device `\_SB.CPUS.Cxxx`, written with [`AmlWriter`] into
+/// one buffer (the hot path of a large DSDT; see `aml_writer.rs`).
+struct ProcessorDevices<'a> {
+    plan: &'a Plan,
+    hotplug: bool,
+}
+
+impl Aml for ProcessorDevices<'_> {
+    fn to_aml_bytes(&self, sink: &mut dyn AmlSink) {
+        let mut w = AmlWriter::with_capacity(self.plan.cpus.len() * 192);
+        let entries = crate::madt::processor_entries(self.plan);
+        for (cpu, mat) in self.plan.cpus.iter().zip(entries) {
+            Processor::new(self.plan, cpu, self.hotplug, mat).write(&mut w);
+        }
+        sink.vec(w.bytes());
+    }
+}
+
 /// One processor device `\_SB.CPUS.Cxxx`.
 struct Processor<'a> {
     cpu: &'a Cpu,
@@ -500,8 +488,141 @@ struct Processor<'a> {
     mat: Vec<u8>,
 }
 
-impl Aml for Processor<'_> {
+impl<'a> Processor<'a> {
+    fn new(plan: &Plan, cpu: &'a Cpu, hotplug: bool, mat: Vec<u8>) -> Self {
+        Processor {
+            cpu,
+            arch: plan.arch,
+            hotplug,
+            ejectable: hotplug && !is_bootstrap(plan, cpu),
+            mat,
+        }
+    }
+
+    fn static_sta(&self) -> u8 {
+        match (self.cpu.slot, self.arch) {
+            (Slot::Boot, _) => STA_ENABLED,
+            (Slot::Hotpluggable, Arch::Aarch64) => STA_PRESENT_DISABLED,
+            (Slot::Hotpluggable, Arch::X86_64) => STA_ABSENT,
+        }
+    }
+
+    /// ASL (as `iasl -d` prints it):
+    /// ```text
+    /// Device (C003) {
+    ///     Name (_HID, "ACPI0007")
+    ///     Name (_UID, 0x03)
+    ///     Method (_STA, 0) { Return (CSTA (0x03)) }    // or Return (0x0D) without a controller
+    ///     Method (_MAT, 0) { Return (Buffer (0x50) { ...the MADT entry, Enabled... }) }
+    ///     Method (_PXM, 0) { Return (One) }
+    ///     Method (_OST, 3) { COST (0x03, Arg0, Arg1) } // with a controller
+    ///     Method (_EJ0, 1) { CPEJ (0x03) }             // with a controller, not on the BSP
+    /// }
+    /// ```
+    fn write(&self, w: &mut AmlWriter) {
+        let index = u64::from(self.cpu.index.0);
+        w.package(&[op::EXT, op::DEVICE], |w| {
+            w.raw(NameSeg::cpu(self.cpu.index.0).as_str().as_bytes());
+            w.name_string(b"_HID", "ACPI0007");
+            w.name_integer(b"_UID", u64::from(self.cpu.uid.0));
+            w.method(b"_STA", 0, |w| {
+                w.byte(op::RETURN);
+                if self.hotplug {
+                    w.raw(b"CSTA");
+                    w.integer(index);
+                } else {
+                    w.integer(u64::from(self.static_sta()));
+                }
+            });
+            w.method(b"_MAT", 0, |w| {
+                w.byte(op::RETURN);
+                w.buffer(&self.mat);
+            });
+            w.method(b"_PXM", 0, |w| {
+                w.byte(op::RETURN);
+                w.integer(u64::from(self.cpu.node.0));
+            });
+            if self.hotplug {
+                // _OST(event, status, buffer): the register block takes event and status.
+                w.method(b"_OST", 3, |w| {
+                    w.raw(b"COST");
+                    w.integer(index);
+                    w.byte(op::ARG0);
+                    w.byte(op::ARG0 + 1);
+                });
+            }
+            if self.ejectable {
+                w.method(b"_EJ0", 1, |w| {
+                    w.raw(b"CPEJ");
+                    w.integer(index);
+                });
+            }
+        });
+    }
+}
+
+/// `CTFY (Arg0 = selector, Arg1 = value)`: `If (Arg0 == i) { Notify (Cxxx,
+/// Arg1) }` for every possible CPU, written with [`AmlWriter`].
+struct Dispatcher<'a> {
+    plan: &'a Plan,
+}
+
+impl Aml for Dispatcher<'_> {
     fn to_aml_bytes(&self, sink: &mut dyn AmlSink) {
+        let mut w = AmlWriter::with_capacity(self.plan.cpus.len() * 16 + 16);
+        w.method(b"CTFY", 2, |w| {
+            for cpu in &self.plan.cpus {
+                w.package(&[op::IF], |w| {
+                    w.byte(op::LEQUAL);
+                    w.byte(op::ARG0);
+                    w.integer(u64::from(cpu.index.0));
+                    w.byte(op::NOTIFY);
+                    w.raw(NameSeg::cpu(cpu.index.0).as_str().as_bytes());
+                    w.byte(op::ARG0 + 1);
+                });
+            }
+        });
+        sink.vec(w.bytes());
+    }
+}
+
+#[cfg(test)]
+impl Dispatcher<'_> {
+    /// The same method built with `acpi_tables::aml`: the reference encoding.
+    fn reference(&self, sink: &mut dyn AmlSink) {
+        use acpi_tables::aml::Notify;
+        let names: Vec<NameSeg> = self
+            .plan
+            .cpus
+            .iter()
+            .map(|c| NameSeg::cpu(c.index.0))
+            .collect();
+        let indices: Vec<u32> = self.plan.cpus.iter().map(|c| c.index.0).collect();
+        let paths: Vec<Path> = names.iter().map(NameSeg::path).collect();
+        let tests: Vec<Equal> = indices
+            .iter()
+            .map(|i| Equal::new(&aml::Arg(0), i))
+            .collect();
+        let notifies: Vec<Notify> = paths.iter().map(|p| Notify::new(p, &aml::Arg(1))).collect();
+        let ifs: Vec<If> = tests
+            .iter()
+            .zip(&notifies)
+            .map(|(t, n)| If::new(t, vec![n]))
+            .collect();
+        Method::new(
+            Path::new("CTFY"),
+            2,
+            false,
+            ifs.iter().map(|i| i as &dyn Aml).collect(),
+        )
+        .to_aml_bytes(sink);
+    }
+}
+
+#[cfg(test)]
+impl Processor<'_> {
+    /// The same device built with `acpi_tables::aml`: the reference encoding.
+    fn reference(&self, sink: &mut dyn AmlSink) {
         let index = self.cpu.index.0;
         let uid = self.cpu.uid.0;
         let pxm = self.cpu.node.0;
@@ -514,11 +635,7 @@ impl Aml for Processor<'_> {
         let mat_m = Method::new(Path::new("_MAT"), 0, false, vec![&mat_ret]);
 
         let sta_call = MethodCall::new(Path::new("CSTA"), vec![&index]);
-        let static_sta = match (self.cpu.slot, self.arch) {
-            (Slot::Boot, _) => STA_ENABLED,
-            (Slot::Hotpluggable, Arch::Aarch64) => STA_PRESENT_DISABLED,
-            (Slot::Hotpluggable, Arch::X86_64) => STA_ABSENT,
-        };
+        let static_sta = self.static_sta();
         let sta_ret = if self.hotplug {
             Return::new(&sta_call)
         } else {
@@ -541,5 +658,118 @@ impl Aml for Processor<'_> {
             children.push(&ej0);
         }
         Device::new(NameSeg::cpu(index).path(), children).to_aml_bytes(sink);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(source: &str) -> Plan {
+        planner::plan_source("t.toml", source).expect("valid plan")
+    }
+
+    fn corpus() -> Vec<(String, Plan)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../topologies");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .expect("topologies/")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(&f).expect("readable");
+                (f.display().to_string(), plan(&text))
+            })
+            .collect()
+    }
+
+    /// vtopo-pc, 2 CPUs, CPU 1 hotpluggable: its device, as `iasl -d` decodes it:
+    /// ```text
+    /// Device (C001)
+    /// {
+    ///     Name (_HID, "ACPI0007" /* Processor Device */)
+    ///     Name (_UID, One)
+    ///     Method (_STA, 0, NotSerialized) { Return (CSTA (One)) }
+    ///     Method (_MAT, 0, NotSerialized)
+    ///     {
+    ///         Return (Buffer (0x08) { 0x00, 0x08, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00 })
+    ///     }
+    ///     Method (_PXM, 0, NotSerialized) { Return (Zero) }
+    ///     Method (_OST, 3, NotSerialized) { COST (One, Arg0, Arg1) }
+    ///     Method (_EJ0, 1, NotSerialized) { CPEJ (One) }
+    /// }
+    /// ```
+    #[test]
+    fn test_hotpluggable_x86_processor_device_bytes() {
+        let p = plan("arch = \"x86_64\"\nplatform = \"vtopo-pc\"\nmemory = \"1GiB\"\n[cpus]\ncores = 2\nhotpluggable = \"1\"\n");
+        let mut w = AmlWriter::default();
+        let mat = crate::madt::processor_entries(&p).swap_remove(1);
+        Processor::new(&p, &p.cpus[1], true, mat).write(&mut w);
+        let expected: &[u8] = &[
+            0x5b, 0x82, 0x4f, 0x05, // DeviceOp, PkgLength 95
+            b'C', b'0', b'0', b'1', // C001
+            0x08, b'_', b'H', b'I', b'D', 0x0d, b'A', b'C', b'P', b'I', b'0', b'0', b'0', b'7',
+            0x00, 0x08, b'_', b'U', b'I', b'D', 0x01, // Name (_UID, One)
+            0x14, 0x0c, b'_', b'S', b'T', b'A', 0x00, 0xa4, b'C', b'S', b'T', b'A', 0x01, 0x14,
+            0x13, b'_', b'M', b'A', b'T', 0x00, 0xa4, 0x11, 0x0b, 0x0a, 0x08, // Buffer (8)
+            0x00, 0x08, 0x01, 0x01, 0x01, 0x00, 0x00,
+            0x00, // Local APIC: UID 1, APIC ID 1, Enabled
+            0x14, 0x08, b'_', b'P', b'X', b'M', 0x00, 0xa4, 0x00, 0x14, 0x0d, b'_', b'O', b'S',
+            b'T', 0x03, b'C', b'O', b'S', b'T', 0x01, 0x68, 0x69, 0x14, 0x0b, b'_', b'E', b'J',
+            b'0', 0x01, b'C', b'P', b'E', b'J', 0x01,
+        ];
+        assert_eq!(w.bytes(), expected);
+    }
+
+    #[test]
+    fn test_boot_processor_has_no_ej0_and_static_sta_without_controller() {
+        let p = plan("arch = \"aarch64\"\nplatform = \"qemu-virt\"\nmemory = \"1GiB\"\n[cpus]\ncores = 2\nhotpluggable = \"1\"\n");
+        let mut w = AmlWriter::default();
+        let mat = crate::madt::processor_entries(&p).swap_remove(1);
+        Processor::new(&p, &p.cpus[1], false, mat).write(&mut w);
+        let bytes = w.bytes();
+        // Method (_STA) { Return (0x0D) }: present, not enabled, constant.
+        let sta = [0x14, 0x09, b'_', b'S', b'T', b'A', 0x00, 0xa4, 0x0a, 0x0d];
+        assert!(bytes.windows(sta.len()).any(|x| x == sta));
+        assert!(!bytes.windows(4).any(|x| x == b"_EJ0"));
+        assert!(!bytes.windows(4).any(|x| x == b"_OST"));
+    }
+
+    #[test]
+    fn test_fast_path_equals_acpi_tables_for_every_cpu_of_every_topology() {
+        for (name, p) in corpus() {
+            let hotplug = p.devices.cpu_hotplug.is_some();
+            for (cpu, mat) in p.cpus.iter().zip(crate::madt::processor_entries(&p)) {
+                let device = Processor::new(&p, cpu, hotplug, mat);
+                let mut fast = AmlWriter::default();
+                device.write(&mut fast);
+                let mut reference = Vec::new();
+                device.reference(&mut reference);
+                assert!(
+                    fast.bytes() == reference.as_slice(),
+                    "{name}: CPU {} differs",
+                    cpu.index
+                );
+            }
+            let dispatcher = Dispatcher { plan: &p };
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            dispatcher.to_aml_bytes(&mut fast);
+            dispatcher.reference(&mut reference);
+            assert!(fast == reference, "{name}: CTFY differs");
+        }
+    }
+
+    #[test]
+    fn test_gpe_platform_gets_e02_and_ged_platform_gets_evt() {
+        let q35 = build(&plan("arch = \"x86_64\"\nplatform = \"qemu-q35\"\nmemory = \"1GiB\"\n[cpus]\ncores = 1\n"), &Options::default());
+        let pc = build(&plan("arch = \"x86_64\"\nplatform = \"vtopo-pc\"\nmemory = \"1GiB\"\n[cpus]\ncores = 1\n"), &Options::default());
+        assert!(q35.bytes().windows(4).any(|x| x == b"_E02"));
+        assert!(!q35.bytes().windows(4).any(|x| x == b"GED0"));
+        assert!(pc.bytes().windows(4).any(|x| x == b"_EVT"));
+        assert_eq!(&q35.bytes()[..4], b"DSDT");
+        assert_eq!(q35.bytes()[8], DSDT_REVISION);
     }
 }

@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod aml_writer;
 pub mod dsdt;
 pub mod fadt;
 pub mod gtdt;

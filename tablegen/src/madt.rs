@@ -108,37 +108,43 @@ fn gic(
     }
 }
 
-/// `cpu`'s MADT processor structure with Enabled set, for its `_MAT`
-/// (ACPI 6.5 §6.2.10): the same structure type the MADT uses for it (GICC,
-/// Local APIC or Local x2APIC), so `_MAT` and MADT agree on UID, MPIDR or
-/// APIC ID. Linux maps a hot-added CPU through `_MAT` and accepts only
-/// entries with Enabled set (`drivers/acpi/processor_core.c`).
+/// Every CPU's MADT processor structure with Enabled set, in CPU order, for
+/// the `_MAT` objects (ACPI 6.5 §6.2.10): the structure type the MADT uses
+/// for it (GICC, Local APIC or Local x2APIC), so `_MAT` and MADT agree on
+/// UID, MPIDR or APIC ID. Linux maps a hot-added CPU through `_MAT` and
+/// accepts only entries with Enabled set (`drivers/acpi/processor_core.c`).
 #[must_use]
-pub fn processor_entry(plan: &Plan, cpu: &Cpu) -> Vec<u8> {
+pub fn processor_entries(plan: &Plan) -> Vec<Vec<u8>> {
     match plan.interrupt_controller {
-        InterruptController::GicV3 { .. } => {
-            let mpidr = cpu.mpidr.map_or(0, |m| m.0);
-            Gicc::new(cpu.uid.0, GiccFlags::ENABLED, mpidr, PMU_INTERRUPT_GSIV)
-                .as_bytes()
-                .to_vec()
-        }
+        InterruptController::GicV3 { .. } => plan
+            .cpus
+            .iter()
+            .map(|cpu| {
+                let mpidr = cpu.mpidr.map_or(0, |m| m.0);
+                Gicc::new(cpu.uid.0, GiccFlags::ENABLED, mpidr, PMU_INTERRUPT_GSIV)
+                    .as_bytes()
+                    .to_vec()
+            })
+            .collect(),
         InterruptController::Apic { .. } => match xapic_ids(&plan.cpus) {
-            Some(_) => {
-                let uid = u8::try_from(cpu.uid.0).unwrap_or(u8::MAX);
-                let id = cpu
-                    .x2apic_id
-                    .and_then(|a| u8::try_from(a.0).ok())
-                    .unwrap_or(u8::MAX);
-                LocalApic::new(uid, id, LocalApicFlags::ENABLED)
-                    .as_bytes()
-                    .to_vec()
-            }
-            None => {
-                let id = cpu.x2apic_id.map_or(u32::MAX, |a| a.0);
-                LocalX2Apic::new(cpu.uid.0, id, LocalApicFlags::ENABLED)
-                    .as_bytes()
-                    .to_vec()
-            }
+            Some(entries) => entries
+                .into_iter()
+                .map(|(uid, id, _)| {
+                    LocalApic::new(uid, id, LocalApicFlags::ENABLED)
+                        .as_bytes()
+                        .to_vec()
+                })
+                .collect(),
+            None => plan
+                .cpus
+                .iter()
+                .map(|cpu| {
+                    let id = cpu.x2apic_id.map_or(u32::MAX, |a| a.0);
+                    LocalX2Apic::new(cpu.uid.0, id, LocalApicFlags::ENABLED)
+                        .as_bytes()
+                        .to_vec()
+                })
+                .collect(),
         },
     }
 }
