@@ -74,6 +74,24 @@ pub enum Command {
         #[arg(long, value_parser = parse_address)]
         facs_address: Option<u64>,
     },
+    /// Decode ACPI tables field by field, named as in the spec: one table
+    /// file, or every table in a directory (ours, a guest's
+    /// /sys/firmware/acpi/tables, another VMM's).
+    Dump {
+        /// A table file or a directory of tables.
+        path: PathBuf,
+    },
+    /// Check a directory of ACPI tables for cross-table disagreements and spec
+    /// violations (UIDs across MADT, PPTT, SRAT and DSDT; Online Capable with
+    /// Enabled; SLIT rules; SRAT coverage; memory overlaps; ...). Exit 1 when
+    /// any finding is an error.
+    Lint {
+        /// A directory of tables (`vtopo compile` output, /sys/firmware/acpi/tables, ...).
+        dir: Option<PathBuf>,
+        /// List the lint rules instead.
+        #[arg(long, conflicts_with = "dir")]
+        rules: bool,
+    },
     /// List the validation rules.
     Rules,
 }

@@ -28,6 +28,10 @@ enum CliError {
     },
     #[error("{0}")]
     Invalid(#[source] planner::Diagnostics),
+    #[error("{0}")]
+    Decode(#[source] tablegen::dump::DecodeError),
+    #[error("Cannot read tables")]
+    Tables(#[source] tablegen::dump::DirError),
     #[error("Invalid table options")]
     Options(#[source] tablegen::OptionsError),
     #[error("Cannot compile {path}")]
@@ -57,6 +61,35 @@ fn read(path: &Path) -> Result<String, CliError> {
 fn plan_file(path: &Path) -> Result<planner::Plan, CliError> {
     let source = read(path)?;
     planner::plan_source(&path.display().to_string(), &source).map_err(CliError::Invalid)
+}
+
+/// Renders one table file or every table of a directory; the flag says
+/// whether any file failed to decode (each failure is reported in place).
+fn dump(path: &Path) -> Result<(String, bool), CliError> {
+    if path.is_dir() {
+        let files = tablegen::dump::decode_dir(path).map_err(CliError::Tables)?;
+        let mut text = String::new();
+        let mut failed = false;
+        for file in files {
+            text.push_str(&format!("==> {}\n", path.join(&file.name).display()));
+            match file.decoded {
+                Ok(decoded) => text.push_str(&tablegen::dump::render(&decoded)),
+                Err(e) => {
+                    failed = true;
+                    text.push_str(&format!("error: {e}\n"));
+                }
+            }
+            text.push('\n');
+        }
+        Ok((text, failed))
+    } else {
+        let bytes = std::fs::read(path).map_err(|source| CliError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let decoded = tablegen::dump::decode(&bytes).map_err(CliError::Decode)?;
+        Ok((tablegen::dump::render(&decoded), false))
+    }
 }
 
 fn print_error(e: &CliError) {
@@ -181,6 +214,66 @@ fn run(cli: Cli) -> ExitCode {
                     ExitCode::from(e.exit_code())
                 }
             }
+        }
+        Command::Dump { path } => match dump(&path) {
+            Ok((text, failed)) => {
+                let code = write_stdout(&text);
+                if failed {
+                    ExitCode::from(EXIT_INVALID)
+                } else {
+                    code
+                }
+            }
+            Err(e) => {
+                print_error(&e);
+                ExitCode::from(e.exit_code())
+            }
+        },
+        Command::Lint { rules: true, .. } => {
+            let text: String = tablegen::lint::RULES
+                .iter()
+                .map(|r| format!("{:<30} {}\n", r.name, r.summary))
+                .collect();
+            write_stdout(&text)
+        }
+        Command::Lint { dir: Some(dir), .. } => match tablegen::lint::lint_dir(&dir) {
+            Ok(findings) => {
+                let errors = findings
+                    .iter()
+                    .filter(|f| f.severity == tablegen::lint::Severity::Error)
+                    .count();
+                let mut text: String = findings.iter().map(|f| format!("{f}\n")).collect();
+                text.push_str(&format!(
+                    "{}: {} error{}, {} warning{}\n",
+                    dir.display(),
+                    errors,
+                    if errors == 1 { "" } else { "s" },
+                    findings.len() - errors,
+                    if findings.len() - errors == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ));
+                let code = write_stdout(&text);
+                if errors > 0 {
+                    ExitCode::from(EXIT_INVALID)
+                } else {
+                    code
+                }
+            }
+            Err(e) => {
+                let e = CliError::Tables(e);
+                print_error(&e);
+                ExitCode::from(e.exit_code())
+            }
+        },
+        Command::Lint { dir: None, .. } => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "vtopo: lint needs a directory of tables (or --rules)"
+            );
+            ExitCode::from(EXIT_USAGE)
         }
         Command::Rules => {
             let text: String = planner::Rule::ALL

@@ -45,6 +45,75 @@ fn test_plan_json_is_deterministic_and_round_trips() {
     }
 }
 
+/// Topologies whose dumps are too large to review (megabytes of text): their
+/// tables are pinned by length and SHA-256 instead.
+const TOO_LARGE_TO_DUMP: &[&str] = &["arm64-4096"];
+
+fn compiled_tables(topology: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let dir = crate::iasl::tempdir("golden-dump");
+    let out = crate::util::vtopo(&[
+        "compile",
+        &rel(topology),
+        "-o",
+        dir.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("output")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "aml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let stem = f.file_stem().expect("name").to_string_lossy().to_string();
+            (stem, std::fs::read(&f).expect("table"))
+        })
+        .collect()
+}
+
+#[test]
+fn test_every_table_dump_snapshot() {
+    for topology in files_in("topologies", "toml") {
+        let name = topology
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        let tables = compiled_tables(&topology);
+        if TOO_LARGE_TO_DUMP.contains(&name.as_str()) {
+            let pins: String = tables
+                .iter()
+                .map(|(sig, bytes)| {
+                    use sha2::Digest;
+                    let digest: String = sha2::Sha256::digest(bytes)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    format!("{sig:<5} {:>8} bytes  sha256 {digest}\n", bytes.len())
+                })
+                .collect();
+            snapshot_settings().bind(|| insta::assert_snapshot!(format!("tables-{name}"), pins));
+            continue;
+        }
+        for (sig, bytes) in tables {
+            let decoded =
+                tablegen::dump::decode(&bytes).unwrap_or_else(|e| panic!("{name} {sig}: {e}"));
+            snapshot_settings().bind(|| {
+                insta::assert_snapshot!(
+                    format!("dump-{name}-{sig}"),
+                    tablegen::dump::render(&decoded)
+                );
+            });
+        }
+    }
+}
+
 #[test]
 fn test_no_orphan_snapshots() {
     // insta cannot see snapshots whose test input was deleted; list what the
@@ -68,10 +137,36 @@ fn test_no_orphan_snapshots() {
             f.file_stem().expect("name").to_string_lossy()
         )
     }));
+    for topology in files_in("topologies", "toml") {
+        let name = topology
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        if TOO_LARGE_TO_DUMP.contains(&name.as_str()) {
+            expected.push(format!("tables-{name}.snap"));
+            continue;
+        }
+        let platform =
+            planner::plan_source("t", &std::fs::read_to_string(&topology).expect("readable"))
+                .expect("valid")
+                .arch;
+        let mut sigs = vec![
+            "APIC", "DSDT", "FACP", "RSDP", "SLIT", "SPCR", "SRAT", "XSDT",
+        ];
+        if platform == planner::arch::Arch::Aarch64 {
+            sigs.extend(["GTDT", "PPTT"]);
+        }
+        expected.extend(sigs.iter().map(|sig| format!("dump-{name}-{sig}.snap")));
+    }
     let orphans: Vec<String> = files_in("snapshots", "snap")
         .iter()
         .map(|f| f.file_name().expect("name").to_string_lossy().to_string())
-        .filter(|name| name.starts_with("plan-") || name.starts_with("check-"))
+        .filter(|name| {
+            ["plan-", "check-", "dump-", "tables-"]
+                .iter()
+                .any(|p| name.starts_with(p))
+        })
         .filter(|name| !expected.contains(name))
         .collect();
     assert!(

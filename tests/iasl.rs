@@ -151,9 +151,13 @@ fn files_in_abs(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
     v
 }
 
-/// A fresh scratch directory under the target directory.
+/// A fresh scratch directory under the target directory, unique per call
+/// (tests run in parallel threads of one process).
 pub fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir

@@ -86,14 +86,14 @@ impl AmlWriter {
         match v {
             0 => self.byte(op::ZERO),
             1 => self.byte(op::ONE),
-            2..=0xFF => self.raw(&[op::BYTE, v as u8]),
+            2..=0xFF => self.raw(&[op::BYTE, v.to_le_bytes()[0]]),
             0x100..=0xFFFF => {
                 self.byte(op::WORD);
-                self.raw(&(v as u16).to_le_bytes());
+                self.raw(&v.to_le_bytes()[..2]);
             }
             0x1_0000..=0xFFFF_FFFF => {
                 self.byte(op::DWORD);
-                self.raw(&(v as u32).to_le_bytes());
+                self.raw(&v.to_le_bytes()[..4]);
             }
             _ => {
                 self.byte(op::QWORD);
@@ -173,13 +173,14 @@ pub fn pkg_length(len: usize) -> ([u8; 4], usize) {
         4
     };
     let total = len + n;
+    let low = |x: usize| x.to_le_bytes()[0];
     let mut out = [0u8; 4];
     if n == 1 {
-        out[0] = total as u8;
+        out[0] = low(total);
     } else {
-        out[0] = (((n - 1) as u8) << 6) | (total & 0xF) as u8;
+        out[0] = low(((n - 1) << 6) | (total & 0xF));
         for (i, byte) in out.iter_mut().enumerate().take(n).skip(1) {
-            *byte = (total >> (4 + 8 * (i - 1))) as u8;
+            *byte = low(total >> (4 + 8 * (i - 1)));
         }
     }
     (out, n)
@@ -240,7 +241,7 @@ mod tests {
             (1 << 20) - 12,
             1 << 20,
         ] {
-            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let payload: Vec<u8> = (0..len).map(|i: usize| i.to_le_bytes()[0]).collect();
             let mut w = AmlWriter::default();
             w.method(b"TEST", 0, |w| w.buffer(&payload));
             let expected = reference(&Method::new(

@@ -35,9 +35,11 @@
 
 mod aml_writer;
 pub mod dsdt;
+pub mod dump;
 pub mod fadt;
 pub mod gtdt;
 pub mod link;
+pub mod lint;
 pub mod madt;
 mod names;
 pub mod options;
