@@ -1,5 +1,15 @@
 //! vtopo's thin KVM backend: boots a guest from a plan and hot-plugs vCPUs.
 //!
-//! Work in progress: no backend code yet (see the issues "Thin KVM backend
-//! (x86_64)" and "ARM64"). This is the only crate that will hold unsafe code,
-//! each block with a `// SAFETY:` comment.
+//! This crate is the only one with unsafe code and KVM. What is not tied to
+//! a hypervisor lives in plain, unit-tested modules:
+//! - [`devices`]: the CPU hotplug register block and the Generic Event
+//!   Device, exactly as the generated DSDT drives them (docs/cpu-hotplug.md);
+//! - [`control`]: the control socket's JSON-lines protocol.
+//!
+//! The KVM VMM itself (vCPU creation and parking, memory, the boot paths of
+//! both architectures) is not written yet: see the issues "Thin KVM backend
+//! (x86_64)" and "ARM64".
+#![deny(missing_docs)]
+
+pub mod control;
+pub mod devices;
