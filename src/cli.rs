@@ -43,7 +43,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Compile a topology's ACPI tables into a directory (one <SIGNATURE>.aml per
+    /// Compile a topology's ACPI tables into a directory (one `<SIGNATURE>.aml` per
     /// table, the RSDP, manifest.json), written atomically.
     Compile {
         /// Topology file (TOML).

@@ -12,6 +12,8 @@ mod errors;
 mod iasl;
 // Every valid topology: the plan snapshotted (text, and JSON for the small ones), determinism.
 mod golden;
+// A real Linux (6.12, QEMU software emulation) boots with our tables and sees the plan.
+mod guest;
 // Hand-checked IDs and layouts of the example topologies.
 mod plans;
 // Arbitrary and truncated inputs never panic the planner.
