@@ -115,7 +115,11 @@ fi
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 
-base_pkgs=(acpica-tools busybox-static cpio gzip xz-utils zstd)
+# The aarch64 cross toolchain (guest-lab section 7): Debian's Rust with the
+# arm64 standard library (rustup cannot fetch targets here), the cross linker
+# and libc. Binaries are linked statically and run under qemu-user.
+base_pkgs=(acpica-tools busybox-static cpio gzip xz-utils zstd
+    rustc-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 missing=()
 for p in "${base_pkgs[@]}"; do pkg_installed "$p" || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -126,12 +130,12 @@ else
     log "base packages: installed (${base_pkgs[*]})"
 fi
 
-bpo_pkgs=(qemu-system-x86 qemu-system-arm qemu-efi-aarch64)
+bpo_pkgs=(qemu-system-x86 qemu-system-arm qemu-efi-aarch64 qemu-user-static)
 missing=()
 for p in "${bpo_pkgs[@]}"; do
     if ! pkg_installed "$p"; then
         missing+=("$p")
-    elif [[ $p == qemu-system-* ]] && ! dpkg --compare-versions "$(pkg_version "$p")" ge "$QEMU_MIN_VERSION"; then
+    elif [[ $p == qemu-system-* || $p == qemu-user-static ]] && ! dpkg --compare-versions "$(pkg_version "$p")" ge "$QEMU_MIN_VERSION"; then
         log "$p $(pkg_version "$p") is older than $QEMU_MIN_VERSION: upgrading from backports"
         missing+=("$p")
     fi
@@ -167,6 +171,8 @@ fi
 # ---- 5. summary ----------------------------------------------------------------------------
 log "qemu-system-x86_64: $(qemu-system-x86_64 --version | head -n1)"
 log "qemu-system-aarch64: $(qemu-system-aarch64 --version | head -n1)"
+log "rustc (Debian, aarch64 cross): $(/usr/bin/rustc --version)"
+log "qemu-aarch64-static: $(qemu-aarch64-static --version | head -n1)"
 log "iasl: $(iasl -v 2>/dev/null | grep -m1 -i 'version' | sed 's/^[[:space:]]*//' || echo '?')"
 log "busybox (amd64): $(command -v busybox)"
 log "busybox (arm64): $BB_ARM64"
