@@ -4,7 +4,10 @@
 //! a hypervisor lives in plain, unit-tested modules:
 //! - [`devices`]: the CPU hotplug register block and the Generic Event
 //!   Device, exactly as the generated DSDT drives them (docs/cpu-hotplug.md);
-//! - [`control`]: the control socket's JSON-lines protocol.
+//! - [`control`]: the control socket's JSON-lines protocol;
+//! - [`lifecycle`]: which vCPUs exist, run or wait parked, in the order KVM
+//!   requires, behind a [`lifecycle::Hypervisor`] trait (tested with a fake
+//!   that enforces KVM's arm64 rules).
 //!
 //! The KVM VMM itself (vCPU creation and parking, memory, the boot paths of
 //! both architectures) is not written yet: see the issues "Thin KVM backend
@@ -13,3 +16,4 @@
 
 pub mod control;
 pub mod devices;
+pub mod lifecycle;
