@@ -81,6 +81,12 @@ BEGIN {
             if (has(t "/cluster_cpus_list")) o = o k "cluster_cpus=" rd(t "/cluster_cpus_list")
             o = o k "package_cpus=" rd(t "/package_cpus_list")
         }
+        cl = ""                                     # caches: level:type:size:shared_cpu_list, "|"-separated
+        for (x = 0; has(d "/cache/index" x "/level"); x++) {
+            ix = d "/cache/index" x
+            cl = cl (x ? "|" : "") rd(ix "/level") ":" rd(ix "/type") ":" rd(ix "/size") ":" rd(ix "/shared_cpu_list")
+        }
+        if (cl != "") o = o k "caches=" cl
         if (c in node) o = o k "node=" node[c]
         if (c in apic) o = o k "apicid=" apic[c]
     }

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use planner::arch::Arch;
-use planner::plan::{Cpu, IdScheme, Plan};
+use planner::plan::{CacheType, Cpu, IdScheme, Plan, SharedBy};
+use planner::selector::format_cpulist;
 
 /// One `VTOPO-*` line: `key=value;...` after the marker.
 #[derive(Debug, Clone)]
@@ -234,6 +235,42 @@ pub fn check_guest(plan: &Plan, guest: &Report, online: &BTreeSet<u32>, context:
                 m.check(&key("cluster"), num("cluster"), Some(u64::from(c.group_id)));
                 let cluster = cpulist(&peers(&|o| o.group_id == c.group_id));
                 m.check(&key("cluster_cpus"), list("cluster_cpus"), Some(cluster));
+                // arm64 Linux reads cache sizes and sharing from our PPTT:
+                // level:type:size:shared CPUs (online ones), as sysfs shows them.
+                if !plan.caches.is_empty() {
+                    let caches: Vec<String> = plan
+                        .caches
+                        .iter()
+                        .map(|cache| {
+                            let shared: Vec<u32> = peers(&|o| match cache.shared_by {
+                                SharedBy::Core => {
+                                    (o.socket, o.group, o.core) == (c.socket, c.group, c.core)
+                                }
+                                SharedBy::Cluster | SharedBy::Die => o.group_id == c.group_id,
+                                SharedBy::Socket => o.socket == c.socket,
+                            })
+                            .split(',')
+                            .filter_map(|x| x.parse().ok())
+                            .collect();
+                            let kind = match cache.kind {
+                                CacheType::Data => "Data",
+                                CacheType::Instruction => "Instruction",
+                                CacheType::Unified => "Unified",
+                            };
+                            format!(
+                                "{}:{kind}:{}K:{}",
+                                cache.level,
+                                cache.size / 1024,
+                                format_cpulist(shared)
+                            )
+                        })
+                        .collect();
+                    m.check(
+                        &key("caches"),
+                        guest.get(&key("caches")),
+                        Some(caches.join("|").as_str()),
+                    );
+                }
             }
             IdScheme::X2Apic { layout } => {
                 let apic = c.x2apic_id.expect("x86 CPUs have an x2APIC ID").0;
