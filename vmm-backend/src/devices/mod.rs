@@ -2,3 +2,4 @@
 
 pub mod cpu_hotplug;
 pub mod ged;
+pub mod pl011;
