@@ -92,6 +92,11 @@ pub enum Command {
         #[arg(long, conflicts_with = "dir")]
         rules: bool,
     },
+    /// Write what an arm64 guest boots from instead of UEFI firmware: a stub
+    /// device tree (boot.dtb), the EFI system table, memory map and linked ACPI
+    /// tables in one blob for guest RAM (boot-blob.bin), and boot.json with
+    /// every address and the QEMU options; written atomically.
+    BootArtifacts(crate::boot::BootArgs),
     /// List the validation rules.
     Rules,
 }

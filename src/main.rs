@@ -2,6 +2,7 @@
 //! and map outcomes to exit codes (0 ok, 1 invalid input, 2 usage error).
 #![forbid(unsafe_code)]
 
+mod boot;
 mod cli;
 mod compile;
 
@@ -275,6 +276,13 @@ fn run(cli: Cli) -> ExitCode {
             );
             ExitCode::from(EXIT_USAGE)
         }
+        Command::BootArtifacts(args) => match boot::run(&args) {
+            Ok(summary) => write_stdout(&summary),
+            Err(e) => {
+                e.print();
+                ExitCode::from(e.exit_code())
+            }
+        },
         Command::Rules => {
             let text: String = planner::Rule::ALL
                 .iter()

@@ -16,8 +16,8 @@
 //! deadline, and a boot that hangs is reported as a hang and retried once;
 //! a wrong result is never retried.
 
-mod expect;
-mod lab;
+pub(crate) mod expect;
+pub(crate) mod lab;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,8 @@ mod cli;
 mod errors;
 // ACPICA's iasl decodes every table of every topology without error or warning.
 mod iasl;
+// arm64 without firmware: our device tree + EFI blob + ACPI tables boot Linux under QEMU.
+mod firmwareless;
 // Every valid topology: the plan snapshotted (text, and JSON for the small ones), determinism.
 mod golden;
 // A real Linux (6.12, QEMU software emulation) boots with our tables and sees the plan.

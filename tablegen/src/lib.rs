@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 mod aml_writer;
+pub mod boot;
 pub mod dsdt;
 pub mod dump;
 pub mod fadt;

@@ -1,0 +1,505 @@
+//! `vtopo boot-artifacts`: what an arm64 guest needs instead of UEFI
+//! firmware (`tablegen::boot`), written to a directory atomically:
+//!
+//! - `boot.dtb`: the stub device tree (load with QEMU `-dtb`);
+//! - `boot-blob.bin`: the EFI system table, configuration tables, EFI memory
+//!   map and the linked ACPI tables, for guest RAM at the address in
+//!   `boot.json` (QEMU: `-device loader,file=...,addr=...,force-raw=on`);
+//! - `boot.json`: every address (blob, system table, memory map and its
+//!   descriptors, RSDP, each table), the bootargs, and the QEMU options.
+//!
+//! Like `vtopo compile`, the files are written to a fresh sibling directory
+//! renamed into place when complete; an existing directory is replaced only
+//! when it holds a previous `boot-artifacts` output (a `boot.json`).
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use planner::arch::kvm_linear_mpidr;
+use planner::ids::{GuestAddr, GuestRange};
+use planner::platform::PlatformKind;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tablegen::boot::{BootArtifacts, BootError, BootOptions};
+
+/// Version of `boot.json`'s layout.
+pub const BOOT_JSON_VERSION: u32 = 1;
+/// The device tree file.
+pub const DTB_FILE: &str = "boot.dtb";
+/// The blob file.
+pub const BLOB_FILE: &str = "boot-blob.bin";
+/// The description file (also the marker of a replaceable output directory).
+pub const JSON_FILE: &str = "boot.json";
+
+/// Exit code for invalid input (the topology).
+const EXIT_INVALID: u8 = 1;
+/// Exit code for options that do not fit the plan.
+const EXIT_USAGE: u8 = 2;
+
+/// Arguments of `vtopo boot-artifacts`.
+#[derive(Debug, clap::Args)]
+pub struct BootArgs {
+    /// Topology file (TOML); aarch64 plans only.
+    pub file: PathBuf,
+    /// Output directory (replaced if it holds a previous boot-artifacts output).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Kernel command line (`/chosen` bootargs); `acpi=force` is added unless
+    /// it has `acpi=force` or `acpi=on`. QEMU's `-append` replaces it.
+    #[arg(long, default_value = "")]
+    pub cmdline: String,
+    /// Guest physical address of the initrd (`/chosen` linux,initrd-start;
+    /// QEMU writes its own).
+    #[arg(long, value_parser = parse_integer, requires = "initrd_size")]
+    pub initrd_start: Option<u64>,
+    /// Size of the initrd in bytes.
+    #[arg(long, value_parser = parse_integer, requires = "initrd_start")]
+    pub initrd_size: Option<u64>,
+    /// Guest physical address of boot-blob.bin (4 KiB aligned, inside one
+    /// boot RAM range); default: the top of boot RAM, 2 MiB aligned.
+    #[arg(long, value_parser = parse_integer)]
+    pub blob_address: Option<u64>,
+}
+
+/// Parses a decimal or 0x-prefixed hexadecimal integer (`_` allowed).
+fn parse_integer(text: &str) -> Result<u64, String> {
+    let t = text.trim().replace('_', "");
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    parsed.map_err(|_| format!("{text:?} is not a decimal or 0x-prefixed hexadecimal integer"))
+}
+
+/// Errors of `vtopo boot-artifacts`.
+#[derive(Debug, thiserror::Error)]
+pub enum BootCliError {
+    #[error("Cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(#[source] planner::Diagnostics),
+    #[error("Cannot build boot artifacts for {path}")]
+    Boot {
+        path: String,
+        #[source]
+        source: BootError,
+    },
+    #[error("Output {path} exists and is not a boot-artifacts directory (no {JSON_FILE}); refusing to replace it")]
+    NotOurs { path: String },
+    #[error("Cannot write {path}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BootCliError {
+    /// 1 for a bad topology or an unwritable output, 2 for options that do
+    /// not fit the plan.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BootCliError::Boot {
+                source: BootError::NotAarch64 { .. },
+                ..
+            } => EXIT_INVALID,
+            BootCliError::Boot { .. } => EXIT_USAGE,
+            _ => EXIT_INVALID,
+        }
+    }
+
+    /// Prints the error and its sources to stderr (planner diagnostics
+    /// render themselves completely).
+    pub fn print(&self) {
+        let mut stderr = std::io::stderr().lock();
+        if let BootCliError::Invalid(d) = self {
+            let _ = writeln!(stderr, "{d}");
+            return;
+        }
+        let _ = write!(stderr, "vtopo: {self}");
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let _ = write!(stderr, ": {s}");
+            source = s.source();
+        }
+        let _ = writeln!(stderr);
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct FileEntry {
+    file: &'static str,
+    length: usize,
+    sha256: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BlobEntry {
+    file: &'static str,
+    address: String,
+    length: usize,
+    sha256: String,
+    /// The EfiACPIReclaimMemory range (the blob in whole pages).
+    reserved: RangeEntry,
+}
+
+#[derive(Debug, Serialize)]
+struct RangeEntry {
+    start: String,
+    end: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ConfigEntry {
+    name: &'static str,
+    guid: String,
+    address: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DescriptorEntry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    start: String,
+    end: String,
+    pages: u64,
+    attribute: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MemoryMapEntry {
+    address: String,
+    size: u64,
+    descriptor_size: usize,
+    descriptor_version: u32,
+    descriptors: Vec<DescriptorEntry>,
+}
+
+#[derive(Debug, Serialize)]
+struct TableEntry {
+    name: String,
+    address: String,
+    length: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct QemuEntry {
+    /// Options for `qemu-system-aarch64` (with `-kernel`, `-initrd`, and any
+    /// `-append`, which must keep `acpi=force`).
+    args: Vec<String>,
+    /// Why QEMU's vCPUs would not match the plan, if they would not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct BootJson {
+    boot_json_version: u32,
+    vtopo_version: &'static str,
+    plan_sha256: String,
+    platform: &'static str,
+    dtb: FileEntry,
+    blob: BlobEntry,
+    system_table: String,
+    rsdp: String,
+    config_tables: Vec<ConfigEntry>,
+    memory_map: MemoryMapEntry,
+    tables: Vec<TableEntry>,
+    bootargs: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initrd: Option<RangeEntry>,
+    /// The `-device` argument that loads the blob.
+    qemu_device_loader: String,
+    /// QEMU `virt` options (qemu-virt plans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qemu: Option<QemuEntry>,
+}
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn plan_sha256(plan: &planner::Plan) -> String {
+    let mut hasher = Sha256::new();
+    // Writing plain data into a hasher cannot fail.
+    let _ = serde_json::to_writer(&mut hasher, plan);
+    hasher.finalize().iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn range(r: GuestRange) -> RangeEntry {
+    RangeEntry {
+        start: hex(r.base.0),
+        end: hex(r.end()),
+    }
+}
+
+/// A path as a QEMU option value: commas doubled (QEMU's option syntax).
+fn qemu_path(path: &Path) -> String {
+    path.display().to_string().replace(',', ",,")
+}
+
+/// Why QEMU `virt` (software emulation, GICv3) would not give the guest the
+/// vCPUs the plan describes: QEMU creates vCPUs 0..N-1 with MPIDR Aff0 =
+/// index % 16, Aff1 = index / 16 (KVM's linear layout), so the plan's boot
+/// CPUs must be 0..N-1 with `mpidr-policy = "kvm-linear"` MPIDRs.
+fn qemu_warnings(plan: &planner::Plan) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let boot: Vec<&planner::plan::Cpu> = plan.boot_cpus().collect();
+    if boot
+        .iter()
+        .enumerate()
+        .any(|(i, c)| usize::try_from(c.index.0) != Ok(i))
+    {
+        warnings.push(format!(
+            "QEMU creates vCPUs 0-{}, but the plan's boot CPUs are others",
+            boot.len().saturating_sub(1)
+        ));
+    }
+    if let Some(c) = boot
+        .iter()
+        .find(|c| c.mpidr != Some(kvm_linear_mpidr(c.index.0)))
+    {
+        warnings.push(format!(
+            "CPU {}'s MPIDR is not QEMU's (Aff0 = index % 16, Aff1 = index / 16): use mpidr-policy = \"kvm-linear\"",
+            c.index.0
+        ));
+    }
+    warnings
+}
+
+fn describe(plan: &planner::Plan, artifacts: &BootArtifacts, output: &Path) -> BootJson {
+    let (dtb, blob) = (&artifacts.dtb, &artifacts.blob);
+    let loader = format!(
+        "loader,file={},addr={:#x},force-raw=on",
+        qemu_path(&output.join(BLOB_FILE)),
+        artifacts.blob_address.0
+    );
+    let qemu = (plan.platform == PlatformKind::QemuVirt).then(|| {
+        let ram: u64 = plan.memory.ram.iter().map(|r| r.size).sum();
+        QemuEntry {
+            args: vec![
+                "-machine".into(),
+                "virt,gic-version=3".into(),
+                "-cpu".into(),
+                "max".into(),
+                "-smp".into(),
+                plan.boot_cpus().count().to_string(),
+                "-m".into(),
+                format!("{}M", ram >> 20),
+                "-dtb".into(),
+                output.join(DTB_FILE).display().to_string(),
+                "-device".into(),
+                loader.clone(),
+                "-append".into(),
+                artifacts.bootargs.clone(),
+            ],
+            warnings: qemu_warnings(plan),
+        }
+    });
+    BootJson {
+        boot_json_version: BOOT_JSON_VERSION,
+        vtopo_version: env!("CARGO_PKG_VERSION"),
+        plan_sha256: plan_sha256(plan),
+        platform: plan.platform.name(),
+        dtb: FileEntry {
+            file: DTB_FILE,
+            length: dtb.len(),
+            sha256: hex_sha256(dtb),
+        },
+        blob: BlobEntry {
+            file: BLOB_FILE,
+            address: hex(artifacts.blob_address.0),
+            length: blob.len(),
+            sha256: hex_sha256(blob),
+            reserved: range(artifacts.reserved),
+        },
+        system_table: hex(artifacts.system_table.0),
+        rsdp: hex(artifacts.rsdp.0),
+        config_tables: artifacts
+            .config_tables
+            .iter()
+            .map(|t| ConfigEntry {
+                name: t.name,
+                guid: t.guid.to_string(),
+                address: hex(t.address.0),
+            })
+            .collect(),
+        memory_map: MemoryMapEntry {
+            address: hex(artifacts.memory_map.base.0),
+            size: artifacts.memory_map.size,
+            descriptor_size: tablegen::boot::efi::DESCRIPTOR_SIZE,
+            descriptor_version: tablegen::boot::efi::DESCRIPTOR_VERSION,
+            descriptors: artifacts
+                .memory_map_entries
+                .iter()
+                .map(|e| DescriptorEntry {
+                    kind: e.kind.name(),
+                    start: hex(e.range.base.0),
+                    end: hex(e.range.end()),
+                    pages: e.range.size / tablegen::boot::efi::PAGE_SIZE,
+                    attribute: hex(e.attribute.bits()),
+                })
+                .collect(),
+        },
+        tables: artifacts
+            .tables
+            .iter()
+            .map(|t| TableEntry {
+                name: t.name.clone(),
+                address: t.address.map_or_else(String::new, |a| hex(a.0)),
+                length: t.bytes.len(),
+            })
+            .collect(),
+        bootargs: artifacts.bootargs.clone(),
+        initrd: artifacts.initrd.map(range),
+        qemu_device_loader: loader,
+        qemu,
+    }
+}
+
+/// Writes `files` to `dir`, replacing a previous boot-artifacts output.
+fn write_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), BootCliError> {
+    let err = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| BootCliError::Write { path, source }
+    };
+    let replacing = dir.exists();
+    if replacing && !dir.join(JSON_FILE).is_file() {
+        let empty = fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(BootCliError::NotOurs {
+                path: dir.display().to_string(),
+            });
+        }
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let staging = parent.join(format!(".{name}.vtopo-tmp-{}", std::process::id()));
+    let result = (|| {
+        fs::create_dir_all(parent).map_err(err(parent))?;
+        fs::create_dir(&staging).map_err(err(&staging))?;
+        for (file, bytes) in files {
+            let path = staging.join(file);
+            fs::write(&path, bytes).map_err(err(&path))?;
+        }
+        if replacing {
+            let old = parent.join(format!(".{name}.vtopo-old-{}", std::process::id()));
+            fs::rename(dir, &old).map_err(err(dir))?;
+            if let Err(e) = fs::rename(&staging, dir) {
+                let _ = fs::rename(&old, dir);
+                return Err(err(dir)(e));
+            }
+            fs::remove_dir_all(&old).map_err(err(&old))?;
+        } else {
+            fs::rename(&staging, dir).map_err(err(dir))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// Runs `vtopo boot-artifacts`; returns the text for stdout.
+///
+/// # Errors
+/// The topology cannot be read or planned, the options do not fit the
+/// plan, or the directory cannot be written.
+pub fn run(args: &BootArgs) -> Result<String, BootCliError> {
+    let path = args.file.display().to_string();
+    let source = fs::read_to_string(&args.file).map_err(|source| BootCliError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let plan = planner::plan_source(&path, &source).map_err(BootCliError::Invalid)?;
+    let initrd = match (args.initrd_start, args.initrd_size) {
+        (Some(start), Some(size)) => Some(GuestRange {
+            base: GuestAddr(start),
+            size,
+        }),
+        _ => None,
+    };
+    let options = BootOptions {
+        cmdline: args.cmdline.clone(),
+        initrd,
+        blob_address: args.blob_address.map(GuestAddr),
+        tables: tablegen::Options::default(),
+    };
+    let artifacts =
+        tablegen::boot::build(&plan, &options).map_err(|source| BootCliError::Boot {
+            path: path.clone(),
+            source,
+        })?;
+    let json = describe(&plan, &artifacts, &args.output);
+    // Serializing strings and integers cannot fail.
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+    let mut summary = format!(
+        "{}: {DTB_FILE} ({} bytes), {BLOB_FILE} ({} bytes at {:#x}), {JSON_FILE}\n  RSDP {:#x}, EFI system table {:#x}, memory map {:#x} ({} descriptors)\n  QEMU: -dtb {} -device {}\n",
+        args.output.display(),
+        artifacts.dtb.len(),
+        artifacts.blob.len(),
+        artifacts.blob_address.0,
+        artifacts.rsdp.0,
+        artifacts.system_table.0,
+        artifacts.memory_map.base.0,
+        artifacts.memory_map_entries.len(),
+        args.output.join(DTB_FILE).display(),
+        json.qemu_device_loader,
+    );
+    for w in json.qemu.iter().flat_map(|q| &q.warnings) {
+        let _ = writeln!(summary, "  warning: {w}");
+    }
+    write_atomically(
+        &args.output,
+        &[
+            (DTB_FILE, artifacts.dtb),
+            (BLOB_FILE, artifacts.blob),
+            (JSON_FILE, text.into_bytes()),
+        ],
+    )?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_integer_accepts_hex_and_decimal() {
+        assert_eq!(parse_integer("0x4000_0000"), Ok(0x4000_0000));
+        assert_eq!(parse_integer("4096"), Ok(4096));
+        assert!(parse_integer("0xg").is_err());
+    }
+
+    #[test]
+    fn test_qemu_path_doubles_commas() {
+        assert_eq!(qemu_path(Path::new("a,b/c")), "a,,b/c");
+    }
+}
