@@ -5,6 +5,10 @@
 # Result (paths printed at the end):
 #   .cache/kernels/amd64/vmlinuz      x86 bzImage (bootable with qemu -kernel)
 #   .cache/kernels/amd64/config       its kernel config
+#   .cache/kernels/amd64/modules/     the KVM modules of the same package, as shipped:
+#                                     irqbypass.ko.xz kvm.ko.xz kvm-amd.ko.xz (for the nested
+#                                     L1 lab, scripts/mk-l1-initramfs.sh; the arm64 kernel has
+#                                     KVM built in)
 #   .cache/kernels/arm64/Image        plain arm64 Image (what the tests pass to -kernel)
 #   .cache/kernels/arm64/vmlinuz      the file as shipped (6.12: already a plain Image, so
 #                                     Image is a hard link to it; a gzip one is decompressed)
@@ -80,6 +84,28 @@ manifest_put() { # arch line
     mv "$tmp" "$MANIFEST"
 }
 
+# The amd64 KVM modules (irqbypass, kvm, kvm-amd) of the kernel package DEB, as shipped
+# (.ko.xz), into OUT/modules/. Needs no network: the .deb is kept in debs/.
+KVM_MODULES=(virt/lib/irqbypass.ko.xz arch/x86/kvm/kvm.ko.xz arch/x86/kvm/kvm-amd.ko.xz)
+have_kvm_modules() { # out
+    local m
+    for m in "${KVM_MODULES[@]}"; do [[ -f $1/modules/${m##*/} ]] || return 1; done
+}
+extract_kvm_modules() { # deb out
+    local deb=$1 out=$2 tmp m f
+    tmp=$(mktemp -d)
+    local patterns=()
+    for m in "${KVM_MODULES[@]}"; do patterns+=("./lib/modules/*/kernel/$m"); done
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards "${patterns[@]}"
+    mkdir -p "$out/modules"
+    for m in "${KVM_MODULES[@]}"; do
+        f=$(ls "$tmp"/lib/modules/*/kernel/"$m")
+        install -m 0644 "$f" "$out/modules/${m##*/}"
+    done
+    rm -rf "$tmp"
+    log "amd64: KVM modules in $out/modules/"
+}
+
 fetch_one() {
     local arch=$1 out="$KDIR/$1" pkg deb ver tmp vmlinuz cfg kernel
     local cached_pkg
@@ -90,6 +116,15 @@ fetch_one() {
     if [[ $refresh -eq 0 && -n $cached_pkg && -f $kernel && -f $out/config ]] &&
        [[ -z ${!pin_var:-} || $cached_pkg == "${!pin_var}" ]]; then
         log "$arch: cached $cached_pkg $(manifest_get "$arch" version)"
+        if [[ $arch == amd64 ]] && ! have_kvm_modules "$out"; then
+            deb="$KDIR/$(manifest_get "$arch" deb)"
+            if [[ -f $deb ]]; then
+                extract_kvm_modules "$deb" "$out"
+            else
+                log "amd64: KVM modules missing and $deb gone: run with --refresh"
+                return 1
+            fi
+        fi
         return 0
     fi
 
@@ -125,6 +160,7 @@ fetch_one() {
             ln -f "$out/vmlinuz" "$out/Image"
         fi
     fi
+    [[ $arch != amd64 ]] || extract_kvm_modules "$deb" "$out"
     manifest_put "$arch" "arch=$arch package=$pkg version=$ver kernel_release=${vmlinuz##*/vmlinuz-} deb=debs/$(basename "$deb") deb_sha256=$(sha256sum "$deb" | cut -d' ' -f1) kernel=$arch/$(basename "$kernel") kernel_sha256=$(sha256sum "$kernel" | cut -d' ' -f1)"
     log "$arch: extracted $pkg $ver"
 }
@@ -134,6 +170,7 @@ for a in "${arches[@]}"; do fetch_one "$a"; done
 for a in "${arches[@]}"; do
     if [[ $a == amd64 ]]; then
         echo "amd64 kernel: $KDIR/amd64/vmlinuz"
+        echo "amd64 KVM modules: $KDIR/amd64/modules/"
     else
         echo "arm64 kernel: $KDIR/arm64/Image"
     fi

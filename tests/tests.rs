@@ -16,6 +16,8 @@ mod firmwareless;
 mod golden;
 // A real Linux (6.12, QEMU software emulation) boots with our tables and sees the plan.
 mod guest;
+// The nested-KVM lab: an L1 Linux with its own KVM under QEMU; the KVM probe.
+mod nested;
 // Hand-checked IDs and layouts of the example topologies.
 mod plans;
 // Arbitrary and truncated inputs never panic the planner.

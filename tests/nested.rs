@@ -1,0 +1,195 @@
+//! The nested-KVM lab (docs/nested-lab.md): an L1 Linux with its own KVM,
+//! under QEMU software emulation, on both architectures. `/dev/kvm` on these
+//! machines cannot boot Linux (PVM), so vtopo's end-to-end VMM tests run
+//! inside such an L1; these tests prove the lab and the KVM rules vtopo
+//! relies on, with the capability probe `vmm-backend/examples/kvm_probe.rs`
+//! built static for the L1's architecture:
+//!
+//! - x86_64 (q35, `-cpu max`: emulated AMD SVM with nested paging, `-smp 1`):
+//!   the Debian kernel's own kvm/kvm-amd modules load, and a VM takes an
+//!   in-kernel irqchip, the x2APIC API and vCPUs with sparse ids (0, 1, 8, 9)
+//!   whose APIC IDs are their ids;
+//! - aarch64 (virt, `virtualization=on`): KVM (built in) with PSCI 0.2, the
+//!   SMCCC filter, MPIDR_EL1 set from user space and read back, a VGICv3
+//!   initialised after all vCPUs, and KVM refusing a vCPU after that.
+//!
+//! Needs QEMU, busybox, cpio/gzip/xz, the kernels and x86 KVM modules
+//! (scripts/setup.sh, scripts/fetch-kernels.sh) and, for aarch64, Debian's
+//! rustc with the arm64 standard library and the cross linker. Missing pieces
+//! skip loudly; in CI (CI=true) they fail. One L1 at a time; an L1 that hangs,
+//! dies or has no /dev/kvm is a lab failure, retried once; a wrong probe
+//! result never is. `-- --nocapture` shows the probe lines and the timings.
+
+pub mod lab;
+
+use std::path::Path;
+
+use planner::arch::Arch;
+use serde_json::Value;
+
+use crate::iasl::tempdir;
+use lab::{boot_retrying, build_static, exclusive, require, Boot, Image, L1Run, Outcome};
+
+/// Builds the probe, an L1 image running it, boots it, and returns the
+/// probe's JSON with the run.
+fn probe_in_l1(arch: Arch, dir: &Path) -> (Value, L1Run) {
+    let probe = build_static(
+        arch,
+        &["-p", "vtopo-vmm-backend", "--example", "kvm_probe"],
+        "kvm_probe",
+    );
+    let initrd = Image::default()
+        .add(&probe, "/l1/bin/")
+        .run("kvm_probe")
+        .build(arch, &dir.join("l1.gz"));
+    let run = boot_retrying(arch, &initrd, &Boot::default(), dir, "l1");
+    assert!(
+        run.outcome == Outcome::Exited(0) || run.outcome == Outcome::Exited(1),
+        "{arch:?} L1: {:?} ({}; console {})\n{}",
+        run.outcome,
+        run.summary,
+        run.log.display(),
+        run.tail(40)
+    );
+    let line = run
+        .output()
+        .find_map(|l| l.strip_prefix("VTOPO-KVM "))
+        .unwrap_or_else(|| panic!("no VTOPO-KVM line\n{}", run.tail(40)));
+    let json: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("VTOPO-KVM line is not JSON ({e}): {line}"));
+    eprintln!(
+        "{arch:?} L1: /dev/kvm after {:.2} s (guest uptime {}), probe {:.2} s (guest {} s), total {:.2} s\n{}\nVTOPO-KVM {line}",
+        run.to_kvm.unwrap_or(f64::NAN),
+        run.field("VTOPO-L1-KVM", "uptime").unwrap_or("?"),
+        run.command.unwrap_or(f64::NAN),
+        run.field("VTOPO-L1-EXIT", "run").unwrap_or("?"),
+        run.total.unwrap_or(f64::NAN),
+        run.summary,
+    );
+    (json, run)
+}
+
+/// Every mismatch between the probe's JSON and `expected` (JSON pointer,
+/// value), listed at once.
+fn mismatches(json: &Value, expected: &[(&str, Value)]) -> Vec<String> {
+    expected
+        .iter()
+        .filter(|(ptr, want)| json.pointer(ptr) != Some(want))
+        .map(|(ptr, want)| format!("{ptr}: expected {want}, got {:?}", json.pointer(ptr)))
+        .collect()
+}
+
+/// A capability at least `min`.
+fn at_least(json: &Value, cap: &str, min: i64) -> Option<String> {
+    let got = json
+        .pointer(&format!("/caps/{cap}"))
+        .and_then(Value::as_i64);
+    (got.unwrap_or(i64::MIN) < min).then(|| format!("caps.{cap}: expected >= {min}, got {got:?}"))
+}
+
+fn assert_probe(arch: Arch, json: &Value, run: &L1Run, mut problems: Vec<String>) {
+    if run.outcome != Outcome::Exited(0) {
+        problems.push(format!("L1 command status {:?}", run.outcome));
+    }
+    assert!(
+        problems.is_empty(),
+        "{arch:?} L1 KVM probe:\n  {}\nVTOPO-KVM {json}\nconsole {}:\n{}",
+        problems.join("\n  "),
+        run.log.display(),
+        run.tail(30)
+    );
+}
+
+#[test]
+fn test_x86_l1_kvm_takes_sparse_vcpu_ids() {
+    if !require(Arch::X86_64, "the x86 nested-KVM lab test") {
+        return;
+    }
+    let _one_at_a_time = exclusive();
+    let dir = tempdir("nested-x86");
+    let (json, run) = probe_in_l1(Arch::X86_64, &dir);
+
+    let ok = || Value::from("ok");
+    let mut problems = mismatches(
+        &json,
+        &[
+            ("/arch", "x86_64".into()),
+            ("/api_version", 12.into()),
+            ("/verdict", "pass".into()),
+            ("/steps/create_vm", ok()),
+            ("/steps/create_irqchip", ok()),
+            ("/steps/enable_x2apic_api", ok()),
+            ("/steps/create_vcpu_0", ok()),
+            ("/steps/create_vcpu_1", ok()),
+            ("/steps/create_vcpu_8", ok()),
+            ("/steps/create_vcpu_9", ok()),
+            ("/steps/apic_ids", serde_json::json!([0, 1, 8, 9])),
+            ("/steps/create_vcpu_duplicate_id", "errno=17".into()),
+            ("/steps/vcpus_created", 4.into()),
+        ],
+    );
+    problems.extend(at_least(&json, "max_vcpus", 4));
+    problems.extend(at_least(&json, "max_vcpu_id", 10));
+    problems.extend(at_least(&json, "x2apic_api", 1));
+    // The L1 loaded the Debian kernel's own modules and got nested paging.
+    if run.field("VTOPO-L1-KVM", "modules") != Some("irqbypass,kvm,kvm-amd") {
+        problems.push(format!("modules: {:?}", run.line("VTOPO-L1-KVM")));
+    }
+    if !run.console.contains("kvm_amd: Nested Paging enabled") {
+        problems.push("no \"kvm_amd: Nested Paging enabled\" in L1's log".to_string());
+    }
+    assert_probe(Arch::X86_64, &json, &run, problems);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn test_arm64_l1_kvm_refuses_vcpus_after_vgic_init() {
+    if !require(Arch::Aarch64, "the arm64 nested-KVM lab test") {
+        return;
+    }
+    let _one_at_a_time = exclusive();
+    let dir = tempdir("nested-arm64");
+    let (json, run) = probe_in_l1(Arch::Aarch64, &dir);
+
+    let ok = || Value::from("ok");
+    let mut expected: Vec<(String, Value)> = [
+        ("/arch", "aarch64".into()),
+        ("/api_version", 12.into()),
+        ("/verdict", "pass".into()),
+        ("/caps/arm_psci_0_2", 1.into()),
+        ("/steps/create_vm", ok()),
+        ("/steps/smccc_filter_available", true.into()),
+        ("/steps/set_smccc_filter_cpu_on", ok()),
+        ("/steps/preferred_target", ok()),
+        ("/steps/set_mpidr_vcpu1", ok()),
+        ("/steps/mpidr_written", "0x80010203".into()),
+        ("/steps/mpidr_read", "0x80010203".into()),
+        ("/steps/create_vgic_v3", ok()),
+        ("/steps/vgic_set_dist_addr", ok()),
+        ("/steps/vgic_set_redist_addr", ok()),
+        ("/steps/vgic_init", ok()),
+        // KVM's rule: no vCPU after the VGIC is initialised (EBUSY).
+        ("/steps/create_vcpu_after_vgic_init", "errno=16".into()),
+        ("/steps/vcpus_created", 4.into()),
+    ]
+    .into_iter()
+    .map(|(p, v)| (p.to_string(), v))
+    .collect();
+    for id in 0..4 {
+        expected.push((format!("/steps/create_vcpu_{id}"), ok()));
+        expected.push((format!("/steps/vcpu_init_{id}"), ok()));
+    }
+    let expected: Vec<(&str, Value)> = expected
+        .iter()
+        .map(|(p, v)| (p.as_str(), v.clone()))
+        .collect();
+    let mut problems = mismatches(&json, &expected);
+    problems.extend(at_least(&json, "max_vcpus", 4));
+    problems.extend(at_least(&json, "arm_vm_ipa_size", 40));
+    // KVM is built into the arm64 kernel and runs at the emulated EL2.
+    if !run.console.contains("mode initialized successfully") {
+        problems.push("no \"kvm [1]: ... mode initialized successfully\" in L1's log".to_string());
+    }
+    assert_probe(Arch::Aarch64, &json, &run, problems);
+    let _ = std::fs::remove_dir_all(&dir);
+}
