@@ -90,14 +90,8 @@ pub enum BootCliError {
         #[source]
         source: BootError,
     },
-    #[error("Output {path} exists and is not a boot-artifacts directory (no {JSON_FILE}); refusing to replace it")]
-    NotOurs { path: String },
-    #[error("Cannot write {path}")]
-    Write {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Output(crate::output::OutputError),
 }
 
 impl BootCliError {
@@ -376,57 +370,6 @@ fn describe(plan: &planner::Plan, artifacts: &BootArtifacts, output: &Path) -> B
     }
 }
 
-/// Writes `files` to `dir`, replacing a previous boot-artifacts output.
-fn write_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), BootCliError> {
-    let err = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| BootCliError::Write { path, source }
-    };
-    let replacing = dir.exists();
-    if replacing && !dir.join(JSON_FILE).is_file() {
-        let empty = fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty {
-            return Err(BootCliError::NotOurs {
-                path: dir.display().to_string(),
-            });
-        }
-    }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dir
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.vtopo-tmp-{}", std::process::id()));
-    let result = (|| {
-        fs::create_dir_all(parent).map_err(err(parent))?;
-        fs::create_dir(&staging).map_err(err(&staging))?;
-        for (file, bytes) in files {
-            let path = staging.join(file);
-            fs::write(&path, bytes).map_err(err(&path))?;
-        }
-        if replacing {
-            let old = parent.join(format!(".{name}.vtopo-old-{}", std::process::id()));
-            fs::rename(dir, &old).map_err(err(dir))?;
-            if let Err(e) = fs::rename(&staging, dir) {
-                let _ = fs::rename(&old, dir);
-                return Err(err(dir)(e));
-            }
-            fs::remove_dir_all(&old).map_err(err(&old))?;
-        } else {
-            fs::rename(&staging, dir).map_err(err(dir))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
-    result
-}
-
 /// Runs `vtopo boot-artifacts`; returns the text for stdout.
 ///
 /// # Errors
@@ -476,14 +419,16 @@ pub fn run(args: &BootArgs) -> Result<String, BootCliError> {
     for w in json.qemu.iter().flat_map(|q| &q.warnings) {
         let _ = writeln!(summary, "  warning: {w}");
     }
-    write_atomically(
+    crate::output::write_dir_atomically(
         &args.output,
+        JSON_FILE,
         &[
-            (DTB_FILE, artifacts.dtb),
-            (BLOB_FILE, artifacts.blob),
-            (JSON_FILE, text.into_bytes()),
+            (DTB_FILE.to_string(), artifacts.dtb),
+            (BLOB_FILE.to_string(), artifacts.blob),
+            (JSON_FILE.to_string(), text.into_bytes()),
         ],
-    )?;
+    )
+    .map_err(BootCliError::Output)?;
     Ok(summary)
 }
 

@@ -12,8 +12,7 @@
 //! place only when complete: an error leaves no partial directory behind.
 
 use std::fmt::Write as _;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -25,14 +24,9 @@ pub const MANIFEST_VERSION: u32 = 1;
 /// Errors of `vtopo compile`.
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
-    #[error("Output {path} exists and is not a vtopo output directory (no manifest.json); refusing to replace it")]
-    NotOurs { path: String },
-    #[error("Cannot write {path}")]
-    Write {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The output directory could not be written.
+    #[error(transparent)]
+    Output(crate::output::OutputError),
 }
 
 #[derive(Debug, Serialize)]
@@ -183,57 +177,12 @@ impl Output {
         &self.files
     }
 
-    /// Writes the files to `dir`, replacing a previous vtopo output there.
+    /// Writes the files to `dir`, replacing a previous `compile` output there.
     ///
     /// # Errors
     /// The directory cannot be written, or `dir` holds something else.
     pub fn write(&self, dir: &Path) -> Result<(), CompileError> {
-        let err = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| CompileError::Write { path, source }
-        };
-        let replacing = dir.exists();
-        if replacing && !dir.join("manifest.json").is_file() {
-            let empty = fs::read_dir(dir)
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(false);
-            if !empty {
-                return Err(CompileError::NotOurs {
-                    path: dir.display().to_string(),
-                });
-            }
-        }
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = dir
-            .file_name()
-            .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-        let staging = parent.join(format!(".{name}.vtopo-tmp-{}", std::process::id()));
-        let result = (|| {
-            fs::create_dir_all(parent).map_err(err(parent))?;
-            fs::create_dir(&staging).map_err(err(&staging))?;
-            for (file, bytes) in &self.files {
-                let path = staging.join(file);
-                fs::write(&path, bytes).map_err(err(&path))?;
-            }
-            if replacing {
-                let old: PathBuf = parent.join(format!(".{name}.vtopo-old-{}", std::process::id()));
-                fs::rename(dir, &old).map_err(err(dir))?;
-                if let Err(e) = fs::rename(&staging, dir) {
-                    let _ = fs::rename(&old, dir);
-                    return Err(err(dir)(e));
-                }
-                fs::remove_dir_all(&old).map_err(err(&old))?;
-            } else {
-                fs::rename(&staging, dir).map_err(err(dir))?;
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs::remove_dir_all(&staging);
-        }
-        result
+        crate::output::write_dir_atomically(dir, "manifest.json", &self.files)
+            .map_err(CompileError::Output)
     }
 }

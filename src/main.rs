@@ -5,6 +5,7 @@
 mod boot;
 mod cli;
 mod compile;
+mod output;
 
 use std::io::Write;
 use std::path::Path;
