@@ -97,8 +97,41 @@ pub enum Command {
     /// tables in one blob for guest RAM (boot-blob.bin), and boot.json with
     /// every address and the QEMU options; written atomically.
     BootArtifacts(crate::boot::BootArgs),
+    /// Talk to a running vtopo VM's control socket: hot-add or remove vCPUs,
+    /// show their state, power the VM off. Exit 1 when the VM refuses.
+    Hotplug {
+        /// The VM's control socket (`vtopo boot --control SOCKET`).
+        socket: PathBuf,
+        /// What to ask.
+        #[command(subcommand)]
+        action: HotplugAction,
+    },
     /// List the validation rules.
     Rules,
+}
+
+/// `vtopo hotplug` requests.
+#[derive(Debug, Subcommand)]
+pub enum HotplugAction {
+    /// Every CPU's slot, state and node.
+    Status,
+    /// Hot-add a declared slot, or the lowest-index free slots.
+    Add {
+        /// The slot (CPU index).
+        #[arg(long, required_unless_present = "count", conflicts_with = "count")]
+        cpu: Option<u32>,
+        /// How many slots.
+        #[arg(long)]
+        count: Option<u32>,
+    },
+    /// Ask the guest to give a CPU back.
+    Remove {
+        /// The CPU index.
+        #[arg(long)]
+        cpu: u32,
+    },
+    /// Power the VM off.
+    Shutdown,
 }
 
 /// Parses a decimal or 0x-prefixed hexadecimal integer.

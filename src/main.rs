@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, Format};
+use cli::{Cli, Command, Format, HotplugAction};
 
 /// Exit code for invalid input (a topology that fails validation, an unreadable file).
 const EXIT_INVALID: u8 = 1;
@@ -34,6 +34,18 @@ enum CliError {
     Decode(#[source] tablegen::dump::DecodeError),
     #[error("Cannot read tables")]
     Tables(#[source] tablegen::dump::DirError),
+    #[error("Cannot talk to the VM's control socket {path}")]
+    Control {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("The VM at {path} replied {line:?}, which is not a reply: {reason}")]
+    BadReply {
+        path: String,
+        line: String,
+        reason: String,
+    },
     #[error("Invalid table options")]
     Options(#[source] tablegen::OptionsError),
     #[error("Cannot compile {path}")]
@@ -92,6 +104,36 @@ fn dump(path: &Path) -> Result<(String, bool), CliError> {
         let decoded = tablegen::dump::decode(&bytes).map_err(CliError::Decode)?;
         Ok((tablegen::dump::render(&decoded), false))
     }
+}
+
+/// Sends one request line to the control socket and reads the reply line.
+fn hotplug(
+    socket: &Path,
+    request: &str,
+) -> Result<(String, vmm_backend::control::Reply), CliError> {
+    use std::io::BufRead;
+    let path = socket.display().to_string();
+    let io = |source| CliError::Control {
+        path: path.clone(),
+        source,
+    };
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .map_err(io)?;
+    stream
+        .write_all(format!("{request}\n").as_bytes())
+        .map_err(io)?;
+    let mut line = String::new();
+    std::io::BufReader::new(&stream)
+        .read_line(&mut line)
+        .map_err(io)?;
+    let reply = serde_json::from_str(line.trim()).map_err(|e| CliError::BadReply {
+        path: path.clone(),
+        line: line.trim().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok((line, reply))
 }
 
 fn print_error(e: &CliError) {
@@ -284,6 +326,35 @@ fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
+        Command::Hotplug { socket, action } => {
+            let request = match action {
+                HotplugAction::Status => serde_json::json!({ "cmd": "status" }),
+                HotplugAction::Add { cpu: Some(cpu), .. } => {
+                    serde_json::json!({ "cmd": "add", "cpu": cpu })
+                }
+                HotplugAction::Add { count, .. } => {
+                    serde_json::json!({ "cmd": "add", "count": count })
+                }
+                HotplugAction::Remove { cpu } => serde_json::json!({ "cmd": "remove", "cpu": cpu }),
+                HotplugAction::Shutdown => serde_json::json!({ "cmd": "shutdown" }),
+            };
+            match hotplug(&socket, &request.to_string()) {
+                Ok((line, reply)) => {
+                    let code = write_stdout(&line);
+                    match reply.error {
+                        Some(error) => {
+                            let _ = writeln!(std::io::stderr(), "vtopo: the VM refused: {error}");
+                            ExitCode::from(EXIT_INVALID)
+                        }
+                        None => code,
+                    }
+                }
+                Err(e) => {
+                    print_error(&e);
+                    ExitCode::from(e.exit_code())
+                }
+            }
+        }
         Command::Rules => {
             let text: String = planner::Rule::ALL
                 .iter()

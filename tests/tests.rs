@@ -8,6 +8,8 @@ mod acpiexec;
 mod cli;
 // Every invalid topology: exit code 1, its rule named, the rendered errors snapshotted.
 mod errors;
+// `vtopo hotplug` through a control socket served by vmm-backend and a real lifecycle.
+mod hotplug;
 // ACPICA's iasl decodes every table of every topology without error or warning.
 mod iasl;
 // arm64 without firmware: our device tree + EFI blob + ACPI tables boot Linux under QEMU.

@@ -147,6 +147,61 @@ impl Reply {
     }
 }
 
+/// Serves one control connection: reads request lines (each at most
+/// [`MAX_REQUEST_LEN`] bytes; a longer one is discarded up to its newline and
+/// answered with an error), answers each with `handle`'s reply, and returns at
+/// end of input. Malformed requests reach `handle` as errors so the VMM can
+/// log them; the connection, and the VM, go on.
+///
+/// # Errors
+/// Reading or writing the connection failed.
+pub fn serve_connection<R: std::io::BufRead, W: std::io::Write>(
+    mut reader: R,
+    mut writer: W,
+    handle: &mut dyn FnMut(Result<Request, RequestError>) -> Reply,
+) -> std::io::Result<()> {
+    loop {
+        let mut line = Vec::new();
+        let mut too_long = 0usize;
+        loop {
+            let available = reader.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], Some(i + 1)),
+                None => (available, None),
+            };
+            if too_long == 0 && line.len() + chunk.len() <= MAX_REQUEST_LEN {
+                line.extend_from_slice(chunk);
+            } else {
+                too_long = too_long.max(line.len()) + chunk.len();
+                line.clear();
+            }
+            let consumed = done.unwrap_or(chunk.len());
+            reader.consume(consumed);
+            if done.is_some() {
+                break;
+            }
+        }
+        if line.is_empty() && too_long == 0 {
+            // End of input, or an empty line.
+            if reader.fill_buf()?.is_empty() {
+                return Ok(());
+            }
+            continue;
+        }
+        let request = if too_long > 0 {
+            Err(RequestError::TooLong(too_long))
+        } else {
+            parse(&line)
+        };
+        let reply = handle(request);
+        writer.write_all(reply.to_line().as_bytes())?;
+        writer.flush()?;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +263,34 @@ mod tests {
             parse(br#"{"cmd":"remove","cpu":-1}"#),
             Err(RequestError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn test_a_connection_gets_one_reply_per_request_line() {
+        let long = format!(
+            "{{\"cmd\":\"status\",\"pad\":\"{}\"}}",
+            "x".repeat(MAX_REQUEST_LEN)
+        );
+        let input = format!(
+            "{{\"cmd\":\"status\"}}\nnot json\n{long}\n\n{{\"cmd\":\"remove\",\"cpu\":2}}\n"
+        );
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        serve_connection(input.as_bytes(), &mut out, &mut |r| {
+            seen.push(r.clone());
+            match r {
+                Ok(_) => Reply::ok(Vec::new()),
+                Err(e) => Reply::error(e.to_string()),
+            }
+        })
+        .expect("in-memory I/O");
+        let replies: Vec<&str> = std::str::from_utf8(&out).expect("utf-8").lines().collect();
+        assert_eq!(replies.len(), 4, "{replies:?}");
+        assert_eq!(seen[0], Ok(Request::Status));
+        assert!(matches!(seen[1], Err(RequestError::Malformed { .. })));
+        assert_eq!(seen[2], Err(RequestError::TooLong(long.len())));
+        assert_eq!(seen[3], Ok(Request::Remove { cpu: 2 }));
+        assert!(replies[2].contains("longer than 4096"), "{}", replies[2]);
     }
 
     #[test]
