@@ -14,14 +14,14 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use planner::arch::kvm_linear_mpidr;
 use planner::ids::{GuestAddr, GuestRange};
 use planner::platform::PlatformKind;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+
+use crate::compile::{hex_sha256, plan_sha256};
 use tablegen::boot::{BootArtifacts, BootError, BootOptions};
 
 /// Version of `boot.json`'s layout.
@@ -107,23 +107,6 @@ impl BootCliError {
             BootCliError::Boot { .. } => EXIT_USAGE,
             _ => EXIT_INVALID,
         }
-    }
-
-    /// Prints the error and its sources to stderr (planner diagnostics
-    /// render themselves completely).
-    pub fn print(&self) {
-        let mut stderr = std::io::stderr().lock();
-        if let BootCliError::Invalid(d) = self {
-            let _ = writeln!(stderr, "{d}");
-            return;
-        }
-        let _ = write!(stderr, "vtopo: {self}");
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            let _ = write!(stderr, ": {s}");
-            source = s.source();
-        }
-        let _ = writeln!(stderr);
     }
 }
 
@@ -218,25 +201,6 @@ struct BootJson {
 
 fn hex(v: u64) -> String {
     format!("{v:#x}")
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-fn plan_sha256(plan: &planner::Plan) -> String {
-    let mut hasher = Sha256::new();
-    // Writing plain data into a hasher cannot fail.
-    let _ = serde_json::to_writer(&mut hasher, plan);
-    hasher.finalize().iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 fn range(r: GuestRange) -> RangeEntry {

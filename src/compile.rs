@@ -74,25 +74,26 @@ struct ImageEntry {
     sha256: String,
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+/// Lowercase hex of a digest.
+fn hex(digest: &[u8]) -> String {
+    digest.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// SHA-256 of `bytes`, in hex (manifest.json, boot.json).
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// SHA-256 of the plan's compact JSON (`serde_json::to_writer`), streamed
 /// into the hasher: the plan of 4096 CPUs is 1.2 MB of JSON, never built.
-fn plan_sha256(plan: &planner::Plan) -> String {
+pub(crate) fn plan_sha256(plan: &planner::Plan) -> String {
     let mut hasher = Sha256::new();
     // Writing plain data into a hasher cannot fail.
     let _ = serde_json::to_writer(&mut hasher, plan);
-    hasher.finalize().iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex(&hasher.finalize())
 }
 
 /// Everything `compile` writes, in memory.

@@ -136,23 +136,25 @@ fn hotplug(
     Ok((line, reply))
 }
 
-fn print_error(e: &CliError) {
+/// Prints an error and its sources on one line; planner diagnostics, wherever
+/// they sit in the chain, render themselves completely instead.
+fn print_error(e: &(dyn std::error::Error + 'static)) {
     let mut stderr = std::io::stderr().lock();
-    match e {
-        // Diagnostics render themselves completely.
-        CliError::Invalid(d) => {
+    let mut link = Some(e);
+    while let Some(err) = link {
+        if let Some(d) = err.downcast_ref::<planner::Diagnostics>() {
             let _ = writeln!(stderr, "{d}");
+            return;
         }
-        other => {
-            let _ = write!(stderr, "vtopo: {other}");
-            let mut source = std::error::Error::source(other);
-            while let Some(s) = source {
-                let _ = write!(stderr, ": {s}");
-                source = s.source();
-            }
-            let _ = writeln!(stderr);
-        }
+        link = err.source();
     }
+    let _ = write!(stderr, "vtopo: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        let _ = write!(stderr, ": {s}");
+        source = s.source();
+    }
+    let _ = writeln!(stderr);
 }
 
 fn write_stdout(text: &str) -> ExitCode {
@@ -322,7 +324,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::BootArtifacts(args) => match boot::run(&args) {
             Ok(summary) => write_stdout(&summary),
             Err(e) => {
-                e.print();
+                print_error(&e);
                 ExitCode::from(e.exit_code())
             }
         },

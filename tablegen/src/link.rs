@@ -18,6 +18,8 @@ use planner::ids::GuestAddr;
 
 use crate::fadt::FadtPointers;
 use crate::table::AcpiTable;
+use crate::wire::fadt::FadtFields;
+use crate::wire::header::SdtHeader;
 use crate::wire::rsdp::Rsdp;
 use crate::TableSet;
 
@@ -105,14 +107,10 @@ pub fn link(set: &TableSet, placement: Placement) -> Linked {
     };
     let full_hw = set.platform == planner::platform::PlatformKind::QemuQ35;
 
-    // Sizes are known before addresses: the FADT and XSDT have fixed lengths.
-    let fadt_len = set
-        .fadt(FadtPointers {
-            dsdt: GuestAddr(0),
-            facs,
-        })
-        .len();
-    let xsdt_len = set.xsdt(&vec![GuestAddr(0); others.len() + 1]).len();
+    // Sizes are known before addresses: the FADT's is fixed, the XSDT's is the
+    // header and one 8-byte entry per table it lists (the FADT and `others`).
+    let fadt_len = FadtFields::TABLE_LENGTH;
+    let xsdt_len = SdtHeader::LENGTH + 8 * (others.len() + 1);
     let lengths: Vec<usize> = [Rsdp::LENGTH, xsdt_len, fadt_len, set.dsdt.len()]
         .into_iter()
         .chain(others.iter().map(|t| t.len()))
