@@ -97,6 +97,28 @@ pub enum Command {
     /// tables in one blob for guest RAM (boot-blob.bin), and boot.json with
     /// every address and the QEMU options; written atomically.
     BootArtifacts(crate::boot::BootArgs),
+    /// Boot a Linux guest on KVM from a topology: guest memory per NUMA node,
+    /// vCPUs with the planned MPIDRs (arm64) or x2APIC IDs (x86_64), the
+    /// compiled ACPI tables, a serial console on stdout, CPU hotplug through
+    /// the control socket. Exit 0 when the guest powers off or a `shutdown`
+    /// request ends it; 1 invalid topology or unreadable files; 3 the VM
+    /// failed; 4 the guest reset itself (vtopo does not reboot).
+    Boot {
+        /// Topology file (TOML) for this host's architecture.
+        file: PathBuf,
+        /// The kernel: an arm64 `Image` or an x86 `bzImage`.
+        #[arg(long)]
+        kernel: PathBuf,
+        /// The initramfs.
+        #[arg(long)]
+        initrd: Option<PathBuf>,
+        /// Kernel command line (arm64: `acpi=force` is added).
+        #[arg(long, default_value = "")]
+        cmdline: String,
+        /// Listen for control requests on this Unix socket (`vtopo hotplug`).
+        #[arg(long)]
+        control: Option<PathBuf>,
+    },
     /// Talk to a running vtopo VM's control socket: hot-add or remove vCPUs,
     /// show their state, power the VM off. Exit 1 when the VM refuses.
     Hotplug {

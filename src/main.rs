@@ -357,12 +357,76 @@ fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+        Command::Boot {
+            file,
+            kernel,
+            initrd,
+            cmdline,
+            control,
+        } => boot_vm(&file, kernel, initrd, cmdline, control),
         Command::Rules => {
             let text: String = planner::Rule::ALL
                 .iter()
                 .map(|r| format!("{:<24} {}\n", r.name(), r.summary()))
                 .collect();
             write_stdout(&text)
+        }
+    }
+}
+
+/// Exit code of `vtopo boot` when the VM failed.
+const EXIT_VM_FAILED: u8 = 3;
+/// Exit code of `vtopo boot` when the guest reset itself.
+const EXIT_GUEST_RESET: u8 = 4;
+
+/// `vtopo boot`.
+fn boot_vm(
+    file: &std::path::Path,
+    kernel: std::path::PathBuf,
+    initrd: Option<std::path::PathBuf>,
+    cmdline: String,
+    control: Option<std::path::PathBuf>,
+) -> ExitCode {
+    let plan = match plan_file(file) {
+        Ok(plan) => plan,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    for path in std::iter::once(&kernel).chain(initrd.as_ref()) {
+        if let Err(e) = std::fs::metadata(path) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "vtopo: cannot read {}: {e}",
+                path.display()
+            );
+            return ExitCode::from(EXIT_INVALID);
+        }
+    }
+    let config = vmm_backend::vm::BootConfig {
+        plan,
+        images: vmm_backend::vm::Images {
+            kernel,
+            initrd,
+            cmdline,
+        },
+        control,
+    };
+    match vmm_backend::boot(config, Box::new(std::io::stdout())) {
+        Ok(exit) => {
+            let _ = writeln!(std::io::stderr(), "vtopo: VM ended: {exit:?}");
+            match exit {
+                vmm_backend::vm::VmExit::PowerOff | vmm_backend::vm::VmExit::Shutdown => {
+                    ExitCode::SUCCESS
+                }
+                vmm_backend::vm::VmExit::Reset => ExitCode::from(EXIT_GUEST_RESET),
+                vmm_backend::vm::VmExit::Failed(_) => ExitCode::from(EXIT_VM_FAILED),
+            }
+        }
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(EXIT_VM_FAILED)
         }
     }
 }

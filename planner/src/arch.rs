@@ -63,6 +63,38 @@ pub enum MpidrPolicy {
     Topology,
 }
 
+/// The `CLIDR_EL1` value that describes `caches` to an arm64 guest (Arm ARM
+/// D23.2.26): Ctype<n> per level (0b001 instruction only, 0b010 data only,
+/// 0b011 separate instruction and data, 0b100 unified), LoC = the last
+/// level, LoUU = LoUIS = 1. None without caches.
+///
+/// Linux sizes its cacheinfo leaves from CLIDR_EL1 and fills them from the
+/// PPTT (`init_cache_level`, `cache_setup_acpi`): KVM's own CLIDR (one
+/// unified level on most hosts) hides the planned hierarchy, so vtopo's VMM
+/// writes this value with `KVM_SET_ONE_REG` (Linux 6.3+).
+#[must_use]
+pub fn clidr_el1(caches: &[crate::plan::Cache]) -> Option<u64> {
+    use crate::spec::CacheType;
+    let last = caches.iter().map(|c| c.level).max()?;
+    let mut clidr = 0u64;
+    for level in 1..=last.min(7) {
+        let has = |k: CacheType| caches.iter().any(|c| c.level == level && c.kind == k);
+        let ctype: u64 = if has(CacheType::Unified) {
+            0b100
+        } else {
+            match (has(CacheType::Instruction), has(CacheType::Data)) {
+                (true, true) => 0b011,
+                (false, true) => 0b010,
+                (true, false) => 0b001,
+                (false, false) => 0,
+            }
+        };
+        clidr |= ctype << (3 * (u32::from(level) - 1));
+    }
+    let loc = u64::from(last.min(7));
+    Some(clidr | (1 << 21) | (loc << 24) | (1 << 27))
+}
+
 /// KVM's linear MPIDR for vCPU `index` (Linux `arch/arm64/kvm/sys_regs.c`
 /// `reset_mpidr`), without the RES1 bit 31 of the register.
 #[must_use]
@@ -132,6 +164,23 @@ impl X2ApicLayout {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn test_clidr_el1_split_l1_unified_l2_l3() {
+        let plan = crate::plan_source(
+            "t.toml",
+            "arch = \"aarch64\"\nplatform = \"vtopo-virt\"\nmemory = \"1GiB\"\n[cpus]\ncores = 2\n\
+             [[cache]]\nlevel = 1\ntype = \"instruction\"\nsize = \"64KiB\"\nways = 4\nline-size = 64\nshared-by = \"core\"\n\
+             [[cache]]\nlevel = 1\ntype = \"data\"\nsize = \"64KiB\"\nways = 4\nline-size = 64\nshared-by = \"core\"\n\
+             [[cache]]\nlevel = 2\ntype = \"unified\"\nsize = \"1MiB\"\nways = 8\nline-size = 64\nshared-by = \"core\"\n\
+             [[cache]]\nlevel = 3\ntype = \"unified\"\nsize = \"8MiB\"\nways = 16\nline-size = 64\nshared-by = \"socket\"\n",
+        )
+        .expect("valid");
+        // Ctype1 = 0b011, Ctype2 = Ctype3 = 0b100; LoUIS 1, LoC 3, LoUU 1.
+        let want = 0b011 | (0b100 << 3) | (0b100 << 6) | (1 << 21) | (3 << 24) | (1 << 27);
+        assert_eq!(super::clidr_el1(&plan.caches), Some(want));
+        assert_eq!(super::clidr_el1(&[]), None);
+    }
+
     use super::*;
 
     #[test]

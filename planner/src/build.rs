@@ -70,6 +70,7 @@ pub(crate) fn build(spec: &Spec, whole: Range<usize>) -> Result<Plan, Vec<Diagno
     let ids = assign_ids(
         &mut cx,
         arch,
+        platform,
         spec.cpus.get_ref(),
         &sockets,
         threads,
@@ -427,6 +428,7 @@ enum ArchId {
 fn assign_ids(
     cx: &mut Ctx,
     arch: Arch,
+    platform: PlatformKind,
     cpus: &CpusSpec,
     sockets: &[Vec<u32>],
     threads: u32,
@@ -453,11 +455,26 @@ fn assign_ids(
                     let max_socket = sockets.len() as u64 - 1;
                     let max_group = sockets.iter().map(Vec::len).max().unwrap_or(1) as u64 - 1;
                     let max_core = sockets.iter().flatten().copied().max().unwrap_or(1) - 1;
-                    for (what, value, field) in [
-                        ("socket", max_socket, "Aff3"),
-                        ("cluster", max_group, "Aff2"),
-                        ("core", u64::from(max_core), "Aff1"),
-                    ] {
+                    // KVM's VGICv3 has no affinity level 3: on vtopo's own
+                    // (KVM) platform socket and cluster share Aff2.
+                    let kvm = platform == PlatformKind::VtopoVirt;
+                    let levels = if kvm {
+                        vec![
+                            (
+                                "global cluster number",
+                                max_socket * (max_group + 1) + max_group,
+                                "Aff2",
+                            ),
+                            ("core", u64::from(max_core), "Aff1"),
+                        ]
+                    } else {
+                        vec![
+                            ("socket", max_socket, "Aff3"),
+                            ("cluster", max_group, "Aff2"),
+                            ("core", u64::from(max_core), "Aff1"),
+                        ]
+                    };
+                    for (what, value, field) in levels {
                         if value > 255 {
                             cx.err(
                                 Rule::MpidrAffinityOverflow,
@@ -476,12 +493,20 @@ fn assign_ids(
                     positions
                         .iter()
                         .map(|p| {
-                            let f = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
+                            let f = |v: u64| u8::try_from(v).unwrap_or(u8::MAX);
+                            let (aff3, aff2) = if kvm {
+                                (
+                                    0,
+                                    u64::from(p.socket) * (max_group + 1) + u64::from(p.group),
+                                )
+                            } else {
+                                (u64::from(p.socket), u64::from(p.group))
+                            };
                             ArchId::Mpidr(Mpidr::from_affinity(
-                                f(p.socket),
-                                f(p.group),
-                                f(p.core),
-                                f(p.thread),
+                                f(aff3),
+                                f(aff2),
+                                f(u64::from(p.core)),
+                                f(u64::from(p.thread)),
                             ))
                         })
                         .collect()
@@ -556,6 +581,16 @@ fn assign_ids(
                         format!(
                             "mpidr {:#x} sets bits outside Aff3 (39:32) and Aff2..Aff0 (23:0)",
                             mpidr.0
+                        ),
+                    );
+                } else if platform == PlatformKind::VtopoVirt && mpidr.aff(3) != 0 {
+                    cx.err(
+                        Rule::MpidrAff3,
+                        m.span(),
+                        format!(
+                            "mpidr {:#x} has Aff3 = {}; vtopo-virt runs on KVM, whose VGICv3 has no affinity level 3 (GICR_TYPER and GICD_IROUTER carry Aff2..Aff0 only)",
+                            mpidr.0,
+                            mpidr.aff(3)
                         ),
                     );
                 } else if mpidr.aff(0) > 15 {
@@ -1372,6 +1407,13 @@ mod tests {
         ARM,
         MEM,
         "[cpus]\ncores = 1\nthreads = 17\nmpidr-policy = \"topology\"\n"
+    );
+    rule_test!(
+        test_rule_mpidr_aff3_override_on_kvm,
+        Rule::MpidrAff3,
+        ARM,
+        MEM,
+        "[cpus]\ncores = 2\n[[cpus.override]]\ncpu = 1\nmpidr = 0x100000000\n"
     );
     rule_test!(
         test_rule_mpidr_aff0_override,

@@ -55,6 +55,8 @@ rules! {
     MpidrAffinityOverflow => "mpidr-affinity-overflow",
     /// Aff0 above 15: GICv3 SGI target lists address only Aff0 0..15.
     MpidrAff0 => "mpidr-aff0",
+    /// An MPIDR with Aff3 on vtopo-virt: KVM's VGICv3 has no affinity level 3.
+    MpidrAff3 => "mpidr-aff3",
     /// Two CPUs share one MPIDR.
     MpidrCollision => "mpidr-collision",
     /// An MPIDR override sets bits outside the affinity fields.

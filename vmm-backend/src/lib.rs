@@ -9,11 +9,36 @@
 //!   requires, behind a [`lifecycle::Hypervisor`] trait (tested with a fake
 //!   that enforces KVM's arm64 rules).
 //!
-//! The KVM VMM itself (vCPU creation and parking, memory, the boot paths of
-//! both architectures) is not written yet: see the issues "Thin KVM backend
-//! (x86_64)" and "ARM64".
+//! - [`vm`]: the KVM VMM (Linux): guest memory per node, vCPU threads with
+//!   parking, the device bus, the control socket; the architecture's part is
+//!   in `arch` (the only module with `cfg(target_arch)`), reached through
+//!   [`vm::ArchVm`] and [`boot`].
 #![deny(missing_docs)]
 
+#[cfg(target_os = "linux")]
+mod arch;
 pub mod control;
 pub mod devices;
 pub mod lifecycle;
+#[cfg(target_os = "linux")]
+pub mod vm;
+
+/// Boots `config` with this host's architecture; see [`vm::run`].
+///
+/// # Errors
+/// See [`vm::run`]; also a plan for another architecture than the host's.
+#[cfg(target_os = "linux")]
+pub fn boot(
+    config: vm::BootConfig,
+    console: Box<dyn std::io::Write + Send>,
+) -> Result<vm::VmExit, vm::VmError> {
+    let host = arch::host_arch();
+    if host != Some(config.plan.arch) {
+        return Err(vm::VmError::Unsupported(format!(
+            "this is a {} plan; this host runs {} guests",
+            config.plan.arch.name(),
+            host.map_or("no", planner::arch::Arch::name)
+        )));
+    }
+    vm::run::<arch::Platform>(config, console)
+}

@@ -243,6 +243,12 @@ impl Lifecycle {
         Ok(())
     }
 
+    /// The CPU whose MPIDR is `target` (PSCI encoding: Aff3 at 39:32).
+    #[must_use]
+    pub fn cpu_of_mpidr(&self, target: u64) -> Option<u32> {
+        self.mpidrs.get(&(target & 0xFF_00FF_FFFF)).copied()
+    }
+
     /// arm64: PSCI CPU_ON from the guest for `target` (an MPIDR).
     ///
     /// # Errors
