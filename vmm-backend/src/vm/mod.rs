@@ -5,7 +5,7 @@
 //!
 //! Everything that differs between arm64 and x86_64 sits behind [`ArchVm`],
 //! implemented by `crate::arch::Platform` (the only code with
-//! `cfg(target_arch)`): VM-wide set-up, vCPU creation and start, the
+//! architecture conditionals): VM-wide set-up, vCPU creation and start, the
 //! interrupt controller, loading the kernel and the tables, interrupt lines
 //! and the architecture's own registers (PSCI, FADT sleep/reset).
 //!
