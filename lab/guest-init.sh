@@ -18,6 +18,8 @@
 #   vtopo.keeplog=1    keep the kernel's console loglevel (default: lowered to 1 when init
 #                      starts so kernel messages cannot interleave with report lines)
 #   vtopo.dumpacpi=1   also print every firmware ACPI table as a VTOPO-TABLE line (base64)
+#   vtopo.devmem=A:W:V[,...]  devmem writes (address, width in bits, value) before the
+#                      first report, each echoed as VTOPO-DEVMEM (malicious-guest tests)
 #   vtopo.debug=1      set -x
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -238,6 +240,14 @@ opt() { # value of vtopo.$1= on the kernel command line, "" if absent
 # Keep kernel messages off the console so they cannot split report lines (dmesg keeps them).
 [ "$(opt keeplog)" = 1 ] || dmesg -n 1
 
+# vtopo.devmem=ADDR:WIDTH:VALUE[,...]: writes the guest makes with busybox devmem before its
+# first report (the nested lab's "nonsense in the hotplug registers" scenario). One
+# VTOPO-DEVMEM line per write: the VMM must shrug them off.
+for w in $(opt devmem | tr ',' ' '); do
+    a=${w%%:*}; r=${w#*:}; wd=${r%%:*}; v=${r#*:}
+    if devmem "$a" "$wd" "$v" 2>/dev/null; then st=0; else st=$?; fi
+    echo "VTOPO-DEVMEM v=1;addr=$a;width=$wd;value=$v;status=$st"
+done
 report boot
 acpi_line
 [ "$(opt dumpacpi)" = 1 ] && tables_dump

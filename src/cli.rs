@@ -154,6 +154,13 @@ pub enum HotplugAction {
     },
     /// Power the VM off.
     Shutdown,
+    /// Send one request line exactly as given (a newline is added) and print
+    /// the reply: for scripts, and for testing how the VM answers malformed
+    /// requests.
+    Raw {
+        /// The request line.
+        line: String,
+    },
 }
 
 /// Parses a decimal or 0x-prefixed hexadecimal integer.

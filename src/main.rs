@@ -339,8 +339,20 @@ fn run(cli: Cli) -> ExitCode {
                 }
                 HotplugAction::Remove { cpu } => serde_json::json!({ "cmd": "remove", "cpu": cpu }),
                 HotplugAction::Shutdown => serde_json::json!({ "cmd": "shutdown" }),
+                HotplugAction::Raw { line } => serde_json::Value::String(line),
             };
-            match hotplug(&socket, &request.to_string()) {
+            let request = match request {
+                serde_json::Value::String(line) => line,
+                other => other.to_string(),
+            };
+            if request.contains('\n') {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "vtopo: a raw request is one line; it contains a newline"
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
+            match hotplug(&socket, &request) {
                 Ok((line, reply)) => {
                     let code = write_stdout(&line);
                     match reply.error {

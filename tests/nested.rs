@@ -21,6 +21,7 @@
 //! result never is. `-- --nocapture` shows the probe lines and the timings.
 
 pub mod lab;
+pub mod vmm;
 
 use std::path::Path;
 
@@ -29,6 +30,7 @@ use serde_json::Value;
 
 use crate::iasl::tempdir;
 use lab::{boot_retrying, build_static, exclusive, require, Boot, Image, L1Run, Outcome};
+use planner::plan::Slot;
 
 /// Builds the probe, an L1 image running it, boots it, and returns the
 /// probe's JSON with the run.
@@ -191,5 +193,137 @@ fn test_arm64_l1_kvm_refuses_vcpus_after_vgic_init() {
         problems.push("no \"kvm [1]: ... mode initialized successfully\" in L1's log".to_string());
     }
     assert_probe(Arch::Aarch64, &json, &run, problems);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The arm64 mission, end to end: vtopo boots Debian's 6.12 arm64 kernel as
+/// L2 in the arm64 L1 from topologies/lab-arm64-kvm.toml (clusters, 2 nodes,
+/// planned MPIDRs, caches, 3 hotpluggable slots), hot-adds two slots,
+/// removes one, refuses bad requests, re-adds it, and shuts down.
+#[test]
+fn test_arm64_vtopo_boots_l2_and_hotplugs_vcpus() {
+    if !require(Arch::Aarch64, "the arm64 vtopo VMM lab test") {
+        return;
+    }
+    let _one_at_a_time = exclusive();
+    let dir = vmm::scenario_dir("nested-vmm-arm64");
+    let topology = "topologies/lab-arm64-kvm.toml";
+    let plan = crate::guest::lab::plan_of(&crate::util::root().join(topology));
+    // Nonsense the guest writes before its first report (devmem): reserved
+    // control bits, an unknown command, a selector out of range, a 16-bit
+    // access, a write to the read-only GED register.
+    let devmem = "0x09090004:8:0xf0,0x09090005:8:0x7,0x09090000:32:0xffff,0x09090000:16:0x1,0x09080000:32:0x5";
+    let scenario = vmm::Scenario {
+        arch: Arch::Aarch64,
+        topology,
+        cmdline: format!("console=ttyAMA0 quiet vtopo.devmem={devmem}"),
+        steps: [
+            "add:3",
+            "add:6",
+            "remove:3",
+            "refuse:add-cpu:0",
+            "refuse:add-cpu:6",
+            "refuse:add-cpu:99",
+            "refuse:remove-cpu:0",
+            "refuse:remove-cpu:7",
+            "refuse:raw:not-json",
+            "refuse:raw:wrong-type",
+            "refuse:raw:unknown-command",
+            "refuse:raw:both-targets",
+            "refuse:raw:too-long",
+            "add:3",
+            "status",
+            "shutdown",
+        ]
+        .map(String::from)
+        .to_vec(),
+        requests: vec![
+            ("not-json", "not json".into()),
+            ("wrong-type", r#"{"cmd":"add","cpu":"three"}"#.into()),
+            ("unknown-command", r#"{"cmd":"frobnicate"}"#.into()),
+            ("both-targets", r#"{"cmd":"add","cpu":3,"count":1}"#.into()),
+            (
+                "too-long",
+                format!(r#"{{"cmd":"status","pad":"{}"}}"#, "x".repeat(5000)),
+            ),
+        ],
+    };
+    let out = vmm::run(&scenario, &dir);
+    out.assert_completed("arm64 vtopo VMM scenario");
+
+    // 1 and 2: every report and status against the plan.
+    let latencies = out.check_against(&plan, "arm64 L2");
+
+    // 3: the guest's CPU_ON for each slot not enabled at boot was DENIED.
+    let denied = out.log_lines("DENIED");
+    for c in plan.cpus.iter().filter(|c| c.slot == Slot::Hotpluggable) {
+        let mpidr = c.mpidr.expect("arm64 CPUs have an MPIDR").0;
+        assert!(
+            denied
+                .iter()
+                .any(|l| l.contains(&format!("CPU_ON {mpidr:#x} "))),
+            "no DENIED CPU_ON for slot {} (MPIDR {mpidr:#x}); denied: {denied:?}",
+            c.index.0
+        );
+    }
+    assert!(
+        out.log_lines("CPU_ON").iter().all(|l| l.contains("DENIED")),
+        "CPU_ON log lines other than denials: {:?}",
+        out.log_lines("CPU_ON")
+    );
+
+    // 4: refused requests name what is wrong; the guest's register nonsense
+    // was logged and ignored; the VM kept working (the re-add after them).
+    let expect_error = [
+        ("add-cpu:0", "boot CPU"),
+        ("add-cpu:6", "already present"),
+        ("add-cpu:99", "does not exist"),
+        ("remove-cpu:0", "bootstrap processor"),
+        ("remove-cpu:7", "not present"),
+        ("raw:not-json", "malformed request"),
+        ("raw:wrong-type", "expected u32"),
+        ("raw:unknown-command", "unknown variant `frobnicate`"),
+        ("raw:both-targets", "exactly one of"),
+        ("raw:too-long", "longer than"),
+    ];
+    for (arg, text) in expect_error {
+        let step = out
+            .steps
+            .iter()
+            .find(|s| s.op == "refuse" && s.arg == arg)
+            .unwrap_or_else(|| panic!("no refuse step {arg}"));
+        let error = step
+            .reply
+            .as_ref()
+            .and_then(|r| r["error"].as_str())
+            .unwrap_or_default();
+        assert!(
+            step.exit == Some(1) && error.contains(text),
+            "refuse {arg}: exit {:?}, reply {:?}; expected an error containing {text:?}",
+            step.exit,
+            step.reply
+        );
+    }
+    let guest_errors = out.log_lines("guest error");
+    assert!(
+        guest_errors.len() >= 5,
+        "expected the 5 nonsense register writes to be logged as guest errors, got {guest_errors:?}"
+    );
+    assert!(
+        out.log_lines("ejected")
+            .iter()
+            .any(|l| l.contains("CPU 3 ejected")),
+        "the guest never ejected CPU 3: {:?}",
+        out.log
+    );
+
+    eprintln!(
+        "arm64 vtopo L2: L1 /dev/kvm after {:.2} s; vtopo start to the guest's report {:.2} s; hotplug (request to the guest's report) {:?}; L1 total {:.2} s\n{}",
+        out.run.to_kvm.unwrap_or(f64::NAN),
+        out.steps.first().and_then(|s| s.waited).unwrap_or(f64::NAN),
+        latencies,
+        out.run.total.unwrap_or(f64::NAN),
+        out.run.summary
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -326,8 +326,74 @@ pub struct BootConfig {
 
 /// One line on the VMM's log (stderr): `vtopo: ...`.
 pub(crate) fn log(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "vtopo: {text}");
+    // One write per line, so that lines of concurrent writers never mix.
+    let line = format!("vtopo: {text}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// The guest console's sink: whole lines, each in one `write` (the guest's
+/// UART sends byte by byte; the VMM's log shares the terminal or file).
+/// A line without a newline is passed on once it reaches [`LineSink::MAX`]
+/// bytes, and when the VM ends.
+pub struct LineSink<W: Write> {
+    out: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> std::fmt::Debug for LineSink<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineSink")
+            .field("pending", &self.line.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> LineSink<W> {
+    /// Longest line held back.
+    pub const MAX: usize = 64 * 1024;
+
+    /// A sink writing to `out`.
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            line: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self) -> std::io::Result<()> {
+        if !self.line.is_empty() {
+            let r = self
+                .out
+                .write_all(&self.line)
+                .and_then(|()| self.out.flush());
+            self.line.clear();
+            r?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for LineSink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.line.push(b);
+            if b == b'\n' || self.line.len() >= Self::MAX {
+                self.emit()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    /// Complete lines are already out; a partial line waits for its end.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for LineSink<W> {
+    fn drop(&mut self) {
+        let _ = self.emit();
+    }
 }
 
 /// Whether `VTOPO_TRACE` is set: then every vCPU start and park, PSCI call
@@ -714,7 +780,7 @@ pub fn run<A: ArchVm>(
     vcpu::install_kick_handler()?;
 
     let lifecycle = Lifecycle::new(&plan);
-    let console = arch.console(&plan, console);
+    let console = arch.console(&plan, Box::new(LineSink::new(console)));
     let mpidrs = plan.cpus.iter().map(|c| c.mpidr.map(|m| m.0)).collect();
     let bootstrap = plan.boot_cpus().next().map_or(0, |c| c.index.0);
     let n = plan.cpus.len();
@@ -787,4 +853,41 @@ pub fn run<A: ArchVm>(
         let _ = std::fs::remove_file(path);
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineSink;
+    use std::io::Write;
+
+    /// Records each `write` call of the sink's output.
+    #[derive(Default)]
+    struct Calls(Vec<Vec<u8>>);
+
+    impl Write for &mut Calls {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn test_line_sink_writes_whole_lines_once() {
+        let mut calls = Calls::default();
+        {
+            let mut sink = LineSink::new(&mut calls);
+            for b in b"abc\nde" {
+                sink.write_all(&[*b]).unwrap();
+                sink.flush().unwrap();
+            }
+            sink.write_all(b"f\ng").unwrap();
+        }
+        assert_eq!(
+            calls.0,
+            vec![b"abc\n".to_vec(), b"def\n".to_vec(), b"g".to_vec()]
+        );
+    }
 }

@@ -1,0 +1,157 @@
+#!/bin/sh
+# vtopo nested lab: boot an L2 guest with vtopo's own VMM inside the L1 and drive it through
+# the control socket (busybox ash; runs as the L1 init's command). docs/nested-lab.md.
+#
+# Usage: vmm-scenario.sh TOPOLOGY KERNEL INITRD CMDLINE [STEP...]
+#   STEP: add:N          hot-add slot N; wait for the guest's next report and for status present
+#         remove:N       ask the guest to give CPU N back; wait for its report and status parked
+#         refuse:REQUEST a request the VMM must refuse (ok=false), e.g. refuse:add-cpu:0 or
+#                        refuse:raw:<line>; the raw line is taken from /l1/requests/<line> when
+#                        such a file exists (for lines with spaces or quotes)
+#         status         print the VMM's status
+#         shutdown       a shutdown request; the VMM must end
+# Every wait has a watchdog (VTOPO_STEP_TIMEOUT, default 60 s; the boot: VTOPO_BOOT_TIMEOUT,
+# default 90 s). After the last step the VM is shut down if it still runs.
+#
+# Output lines (key=value;...; the reply/status JSON is always the last field):
+#   VTOPO-VMM-START  v=1;uptime=U                              vtopo boot started
+#   VTOPO-STEP       v=1;n=I;op=OP;arg=A;uptime=U;exit=E;reply=JSON    a request and its reply
+#   VTOPO-STEP-DONE  v=1;n=I;op=OP;arg=A;uptime=U;waited=S;report=R;status=JSON
+#                    the guest's report number R reflects the step (waited S seconds)
+#   VTOPO-STEP-FAIL  v=1;n=I;op=OP;arg=A;why=TEXT              a watchdog fired or the VMM died
+#   VTOPO-VMM-EXIT   v=1;status=N;uptime=U                     vtopo boot ended
+# plus every line of vtopo's console and log (the L2's VTOPO-GUEST reports, `vtopo: ...`).
+# Exit status: 0 when every step did what it asked and the VMM ended with 0; 1 otherwise.
+
+[ $# -ge 4 ] || { echo "usage: $0 TOPOLOGY KERNEL INITRD CMDLINE [STEP...]" >&2; exit 2; }
+topo=$1 kernel=$2 initrd=$3 cmdline=$4
+shift 4
+CTL=/tmp/vtopo.ctl
+OUT=/tmp/vtopo.out
+STEP_TIMEOUT=${VTOPO_STEP_TIMEOUT:-60}
+BOOT_TIMEOUT=${VTOPO_BOOT_TIMEOUT:-90}
+
+now() { read -r _u _ </proc/uptime; echo "$_u"; }
+# Every line of ours goes through $OUT too (one append each), so that it never splits a line
+# of the VMM's; `tail -f` copies $OUT to our stdout.
+say() { echo "$*" >>"$OUT"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+over() { awk -v a="$1" -v b="$(now)" -v l="$2" 'BEGIN { exit !(b - a > l) }'; }
+reports() { grep -c 'VTOPO-GUEST ' "$OUT" 2>/dev/null || echo 0; }
+alive() { kill -0 "$vmm" 2>/dev/null; }
+fail=0
+
+: >"$OUT"
+say "VTOPO-VMM-START v=1;uptime=$(now)"
+# The console and the VMM's log both go to $OUT and to our stdout (the L1 console).
+( vtopo boot "$topo" --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" \
+    --control "$CTL" 2>&1; echo "VTOPO-VMM-EXIT v=1;status=$?;uptime=$(now)" ) >>"$OUT" &
+vmm=$!
+tail -f "$OUT" &
+tailer=$!
+
+finish() {
+    if alive; then
+        vtopo hotplug "$CTL" shutdown >/dev/null 2>&1
+        t=$(now)
+        while alive && ! over "$t" 20; do sleep 0.1; done
+        alive && { say "VTOPO-STEP-FAIL v=1;n=end;op=shutdown;arg=;why=VMM still running 20 s after shutdown"; kill -9 "$vmm"; fail=1; }
+    fi
+    wait "$vmm" 2>/dev/null
+    sleep 0.3
+    kill "$tailer" 2>/dev/null
+    st=$(sed -n 's/.*VTOPO-VMM-EXIT v=1;status=\([0-9]*\);.*/\1/p' "$OUT" | tail -n 1)
+    [ "$st" = 0 ] || fail=1
+    exit "$fail"
+}
+
+# Boot: the first guest report.
+t0=$(now)
+until [ "$(reports)" -ge 1 ]; do
+    if ! alive; then say "VTOPO-STEP-FAIL v=1;n=0;op=boot;arg=;why=VMM ended before the guest's report"; fail=1; finish; fi
+    if over "$t0" "$BOOT_TIMEOUT"; then say "VTOPO-STEP-FAIL v=1;n=0;op=boot;arg=;why=no guest report after ${BOOT_TIMEOUT}s (hang)"; fail=1; finish; fi
+    sleep 0.05
+done
+# The guest's uevent listener (which onlines hot-added CPUs) runs once it says VTOPO-READY.
+until grep -q 'VTOPO-READY' "$OUT" && [ -S "$CTL" ]; do
+    if ! alive || over "$t0" "$BOOT_TIMEOUT"; then say "VTOPO-STEP-FAIL v=1;n=0;op=boot;arg=;why=no VTOPO-READY or control socket"; fail=1; finish; fi
+    sleep 0.05
+done
+say "VTOPO-STEP-DONE v=1;n=0;op=boot;arg=;uptime=$(now);waited=$(elapsed "$t0");report=1;status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
+
+# state CPU: the VMM's state of CPU N from `status` ("present", "parked", ...).
+state() {
+    vtopo hotplug "$CTL" status 2>/dev/null | tr '{' '\n' | sed -n "s/.*\"cpu\":$1,.*\"state\":\"\\([a-z]*\\)\".*/\\1/p"
+}
+
+i=0
+for step in "$@"; do
+    i=$((i + 1))
+    op=${step%%:*}
+    arg=${step#*:}
+    [ "$arg" = "$step" ] && arg=""
+    r0=$(reports)
+    t0=$(now)
+    want=""
+    case $op in
+        add) reply=$(vtopo hotplug "$CTL" add --cpu "$arg" 2>/dev/null); ex=$?; want=present ;;
+        remove) reply=$(vtopo hotplug "$CTL" remove --cpu "$arg" 2>/dev/null); ex=$?; want=parked ;;
+        status) reply=$(vtopo hotplug "$CTL" status 2>/dev/null); ex=$? ;;
+        shutdown) reply=$(vtopo hotplug "$CTL" shutdown 2>/dev/null); ex=$? ;;
+        refuse)
+            case $arg in
+                add-cpu:*) reply=$(vtopo hotplug "$CTL" add --cpu "${arg#add-cpu:}" 2>/dev/null); ex=$? ;;
+                add-count:*) reply=$(vtopo hotplug "$CTL" add --count "${arg#add-count:}" 2>/dev/null); ex=$? ;;
+                remove-cpu:*) reply=$(vtopo hotplug "$CTL" remove --cpu "${arg#remove-cpu:}" 2>/dev/null); ex=$? ;;
+                raw:*)
+                    line=${arg#raw:}
+                    [ -f "/l1/requests/$line" ] && line=$(cat "/l1/requests/$line")
+                    reply=$(vtopo hotplug "$CTL" raw "$line" 2>/dev/null); ex=$? ;;
+                *) reply="unknown refuse step"; ex=2 ;;
+            esac ;;
+        *) say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=unknown step"; fail=1; continue ;;
+    esac
+    reply=$(echo "$reply" | tr '\n' ' ')
+    say "VTOPO-STEP v=1;n=$i;op=$op;arg=$arg;uptime=$t0;exit=$ex;reply=$reply"
+    case $op in
+        shutdown)
+            t=$(now)
+            while alive && ! over "$t" 20; do sleep 0.1; done
+            alive && { say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=;why=VMM still running 20 s after shutdown"; fail=1; }
+            finish ;;
+        refuse)
+            # Refused, and the VM still answers.
+            if [ "$ex" -eq 0 ]; then say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=the VMM accepted it"; fail=1; fi
+            if ! alive; then say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=the VMM died"; fail=1; finish; fi
+            say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=0;report=$(reports);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
+            continue ;;
+        status) say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=;uptime=$(now);waited=0;report=$(reports);status=$reply"; continue ;;
+    esac
+    if [ "$ex" -ne 0 ]; then
+        say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=the VMM refused: $reply"; fail=1; continue
+    fi
+    # Wait for the guest's next report and for the VMM's state.
+    ok=0
+    while :; do
+        if [ "$(reports)" -gt "$r0" ] && [ "$(state "$arg")" = "$want" ]; then
+            # The guest's latest report shows the CPU online (add) or gone (remove).
+            case "$(grep 'VTOPO-GUEST ' "$OUT" | tail -n 1);" in
+                *";cpu$arg.online=1;"*) [ "$op" = add ] && { ok=1; break; } ;;
+                *) [ "$op" = remove ] && { ok=1; break; } ;;
+            esac
+        fi
+        alive || break
+        over "$t0" "$STEP_TIMEOUT" && break
+        sleep 0.02
+    done
+    if [ "$ok" = 1 ]; then
+        say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=$(elapsed "$t0");report=$(reports);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
+    else
+        why="no guest report with CPU $arg $want after ${STEP_TIMEOUT}s (reports $(reports), state $(state "$arg"))"
+        alive || why="the VMM ended"
+        say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=$why"
+        fail=1
+        alive || finish
+    fi
+done
+finish
