@@ -196,6 +196,9 @@ fn test_arm64_l1_kvm_refuses_vcpus_after_vgic_init() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Add/remove cycles of one slot in the arm64 VMM scenario.
+const ARM64_CYCLES: usize = 5;
+
 /// The arm64 mission, end to end: vtopo boots Debian's 6.12 arm64 kernel as
 /// L2 in the arm64 L1 from topologies/lab-arm64-kvm.toml (clusters, 2 nodes,
 /// planned MPIDRs, caches, 3 hotpluggable slots), hot-adds two slots,
@@ -233,10 +236,13 @@ fn test_arm64_vtopo_boots_l2_and_hotplugs_vcpus() {
             "refuse:raw:too-long",
             "add:3",
             "status",
-            "shutdown",
         ]
+        .into_iter()
         .map(String::from)
-        .to_vec(),
+        // Add/remove cycles of slot 7: its vCPU thread parks and runs again.
+        .chain((0..ARM64_CYCLES).flat_map(|_| ["add:7".to_string(), "remove:7".to_string()]))
+        .chain(["shutdown".to_string()])
+        .collect(),
         requests: vec![
             ("not-json", "not json".into()),
             ("wrong-type", r#"{"cmd":"add","cpu":"three"}"#.into()),
@@ -316,9 +322,19 @@ fn test_arm64_vtopo_boots_l2_and_hotplugs_vcpus() {
         "the guest never ejected CPU 3: {:?}",
         out.log
     );
+    // Parked vCPUs are reused: CPU 3's thread after its re-add, CPU 7's on
+    // every cycle but the first; the VMM's threads and fds stay flat.
+    let reused = out.log_lines("its parked thread runs again");
+    assert!(
+        reused.iter().filter(|l| l.starts_with("vCPU 3:")).count() == 1
+            && reused.iter().filter(|l| l.starts_with("vCPU 7:")).count() == ARM64_CYCLES - 1,
+        "parked vCPU threads not reused as expected: {reused:?}"
+    );
+    let (cycles, threads, fds) = out.assert_flat_counts("remove", "7", "arm64 cycles");
+    assert_eq!(cycles, ARM64_CYCLES);
 
     eprintln!(
-        "arm64 vtopo L2: L1 /dev/kvm after {:.2} s; vtopo start to the guest's report {:.2} s; hotplug (request to the guest's report) {:?}; L1 total {:.2} s\n{}",
+        "arm64 vtopo L2: L1 /dev/kvm after {:.2} s; vtopo start to the guest's report {:.2} s; hotplug (request to the guest's report) {:?}; {cycles} add/remove cycles, VMM flat at {threads} threads and {fds} fds; L1 total {:.2} s\n{}",
         out.run.to_kvm.unwrap_or(f64::NAN),
         out.steps.first().and_then(|s| s.waited).unwrap_or(f64::NAN),
         latencies,

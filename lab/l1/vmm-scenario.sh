@@ -16,8 +16,9 @@
 # Output lines (key=value;...; the reply/status JSON is always the last field):
 #   VTOPO-VMM-START  v=1;uptime=U                              vtopo boot started
 #   VTOPO-STEP       v=1;n=I;op=OP;arg=A;uptime=U;exit=E;reply=JSON    a request and its reply
-#   VTOPO-STEP-DONE  v=1;n=I;op=OP;arg=A;uptime=U;waited=S;report=R;status=JSON
-#                    the guest's report number R reflects the step (waited S seconds)
+#   VTOPO-STEP-DONE  v=1;n=I;op=OP;arg=A;uptime=U;waited=S;report=R;threads=T;fds=F;status=JSON
+#                    the guest's report number R reflects the step (waited S seconds); the
+#                    VMM process has T threads and F open file descriptors
 #   VTOPO-STEP-FAIL  v=1;n=I;op=OP;arg=A;why=TEXT              a watchdog fired or the VMM died
 #   VTOPO-VMM-EXIT   v=1;status=N;uptime=U                     vtopo boot ended
 # plus every line of vtopo's console and log (the L2's VTOPO-GUEST reports, `vtopo: ...`).
@@ -47,8 +48,21 @@ say "VTOPO-VMM-START v=1;uptime=$(now)"
 ( vtopo boot "$topo" --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" \
     --control "$CTL" 2>&1; echo "VTOPO-VMM-EXIT v=1;status=$?;uptime=$(now)" ) >>"$OUT" &
 vmm=$!
-tail -f "$OUT" &
-tailer=$!
+# Copies the complete lines of $OUT to stdout as they come; after `touch $STOP`, the rest.
+STOP=/tmp/vtopo.stop
+rm -f "$STOP"
+pump() {
+    n=0
+    while :; do
+        [ -f "$STOP" ] && last=1 || last=0
+        m=$(wc -l <"$OUT")
+        if [ "$m" -gt "$n" ]; then sed -n "$((n + 1)),${m}p" "$OUT"; n=$m; fi
+        [ "$last" = 1 ] && break
+        sleep 0.1
+    done
+}
+pump &
+pumper=$!
 
 finish() {
     if alive; then
@@ -58,8 +72,8 @@ finish() {
         alive && { say "VTOPO-STEP-FAIL v=1;n=end;op=shutdown;arg=;why=VMM still running 20 s after shutdown"; kill -9 "$vmm"; fail=1; }
     fi
     wait "$vmm" 2>/dev/null
-    sleep 0.3
-    kill "$tailer" 2>/dev/null
+    touch "$STOP"
+    wait "$pumper"
     st=$(sed -n 's/.*VTOPO-VMM-EXIT v=1;status=\([0-9]*\);.*/\1/p' "$OUT" | tail -n 1)
     [ "$st" = 0 ] || fail=1
     exit "$fail"
@@ -77,13 +91,23 @@ until grep -q 'VTOPO-READY' "$OUT" && [ -S "$CTL" ]; do
     if ! alive || over "$t0" "$BOOT_TIMEOUT"; then say "VTOPO-STEP-FAIL v=1;n=0;op=boot;arg=;why=no VTOPO-READY or control socket"; fail=1; finish; fi
     sleep 0.05
 done
-say "VTOPO-STEP-DONE v=1;n=0;op=boot;arg=;uptime=$(now);waited=$(elapsed "$t0");report=1;status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
+boot_done="VTOPO-STEP-DONE v=1;n=0;op=boot;arg=;uptime=$(now);waited=$(elapsed "$t0");report=1"
+
+# The vtopo boot process (the subshell's child) and its thread and fd counts.
+vmm_pid() {
+    for p in /proc/[0-9]*; do
+        case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in "vtopo boot "*) echo "${p#/proc/}"; return ;; esac
+    done
+}
+VPID=$(vmm_pid)
+counts() { echo "threads=$(ls "/proc/$VPID/task" 2>/dev/null | wc -l);fds=$(ls "/proc/$VPID/fd" 2>/dev/null | wc -l)"; }
 
 # state CPU: the VMM's state of CPU N from `status` ("present", "parked", ...).
 state() {
     vtopo hotplug "$CTL" status 2>/dev/null | tr '{' '\n' | sed -n "s/.*\"cpu\":$1,.*\"state\":\"\\([a-z]*\\)\".*/\\1/p"
 }
 
+say "$boot_done;$(counts);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
 i=0
 for step in "$@"; do
     i=$((i + 1))
@@ -123,9 +147,9 @@ for step in "$@"; do
             # Refused, and the VM still answers.
             if [ "$ex" -eq 0 ]; then say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=the VMM accepted it"; fail=1; fi
             if ! alive; then say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=the VMM died"; fail=1; finish; fi
-            say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=0;report=$(reports);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
+            say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=0;report=$(reports);$(counts);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
             continue ;;
-        status) say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=;uptime=$(now);waited=0;report=$(reports);status=$reply"; continue ;;
+        status) say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=;uptime=$(now);waited=0;report=$(reports);$(counts);status=$reply"; continue ;;
     esac
     if [ "$ex" -ne 0 ]; then
         say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=the VMM refused: $reply"; fail=1; continue
@@ -145,7 +169,7 @@ for step in "$@"; do
         sleep 0.02
     done
     if [ "$ok" = 1 ]; then
-        say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=$(elapsed "$t0");report=$(reports);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
+        say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=$(elapsed "$t0");report=$(reports);$(counts);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
     else
         why="no guest report with CPU $arg $want after ${STEP_TIMEOUT}s (reports $(reports), state $(state "$arg"))"
         alive || why="the VMM ended"

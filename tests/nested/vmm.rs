@@ -53,6 +53,9 @@ pub struct Step {
     pub report: Option<Report>,
     pub status: Option<Value>,
     pub waited: Option<f64>,
+    /// The VMM's thread and open-fd counts when the step was done.
+    pub threads: Option<u32>,
+    pub fds: Option<u32>,
     pub failed: Option<String>,
 }
 
@@ -101,6 +104,8 @@ fn parse(run: L1Run) -> Outcomes {
                 report: None,
                 status: None,
                 waited: None,
+                threads: None,
+                fds: None,
                 failed: None,
             });
         } else if let Some(rest) = line
@@ -118,6 +123,8 @@ fn parse(run: L1Run) -> Outcomes {
                     report: None,
                     status: None,
                     waited: None,
+                    threads: None,
+                    fds: None,
                     failed: None,
                 });
             }
@@ -128,6 +135,8 @@ fn parse(run: L1Run) -> Outcomes {
                     step.report.clone_from(&latest);
                     step.status = json_after(rest, "status");
                     step.waited = field(rest, "waited").and_then(|v| v.parse().ok());
+                    step.threads = field(rest, "threads").and_then(|v| v.parse().ok());
+                    step.fds = field(rest, "fds").and_then(|v| v.parse().ok());
                 }
             }
         }
@@ -248,6 +257,29 @@ impl Outcomes {
             check_status(plan, status, &online, &parked, &what);
         }
         latencies
+    }
+
+    /// After the first `op` step on `cpu`, every later `op` step on it leaves
+    /// the VMM with the same thread and fd counts (no vCPU thread or fd is
+    /// lost or leaked across add/remove cycles). Returns (cycles, threads, fds).
+    pub fn assert_flat_counts(&self, op: &str, cpu: &str, context: &str) -> (usize, u32, u32) {
+        let counts: Vec<(u32, Option<u32>, Option<u32>)> = self
+            .steps
+            .iter()
+            .filter(|s| s.op == op && s.arg == cpu && s.failed.is_none())
+            .map(|s| (s.n, s.threads, s.fds))
+            .collect();
+        let first = counts
+            .first()
+            .unwrap_or_else(|| panic!("{context}: no {op}:{cpu} step"));
+        let (Some(threads), Some(fds)) = (first.1, first.2) else {
+            panic!("{context}: no thread/fd counts: {counts:?}");
+        };
+        assert!(
+            counts.iter().all(|c| c.1 == Some(threads) && c.2 == Some(fds)),
+            "{context}: thread/fd counts after each {op} {cpu} (step, threads, fds) are not flat: {counts:?}"
+        );
+        (counts.len(), threads, fds)
     }
 
     /// The VMM's log lines containing `text`.

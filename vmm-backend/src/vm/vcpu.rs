@@ -199,6 +199,7 @@ impl<A: ArchVm> Hypervisor for KvmHv<'_, A> {
             })?;
         match std::mem::replace(slot, Slot::None) {
             Slot::Thread(t) => {
+                log(&format!("vCPU {index}: its parked thread runs again"));
                 t.control.set(Cmd::Run(start));
                 *slot = Slot::Thread(t);
                 Ok(())
