@@ -406,6 +406,10 @@ fn boot_vm(
             return ExitCode::from(EXIT_INVALID);
         }
     };
+    if let Some(why) = vmm_backend::arch_mismatch(plan.arch) {
+        let _ = writeln!(std::io::stderr(), "vtopo: {}: {why}", file.display());
+        return ExitCode::from(EXIT_INVALID);
+    }
     for path in std::iter::once(&kernel).chain(initrd.as_ref()) {
         if let Err(e) = std::fs::metadata(path) {
             let _ = writeln!(

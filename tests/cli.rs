@@ -422,3 +422,52 @@ mod dump_and_lint {
         assert_eq!(vtopo(&["lint", "--rules"]).status.code(), Some(0));
     }
 }
+
+/// A topology of the architecture this host does not run.
+fn foreign_topology() -> &'static str {
+    if std::env::consts::ARCH == "aarch64" {
+        "topologies/x86-single-node.toml"
+    } else {
+        "topologies/lab-arm64-kvm.toml"
+    }
+}
+
+#[test]
+fn test_boot_refuses_an_invalid_topology_before_kvm() {
+    let out = vtopo(&["boot", INVALID, "--kernel", "no/such/kernel"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error[cpu-in-two-nodes]"), "{stderr}");
+}
+
+#[test]
+fn test_boot_refuses_a_plan_of_the_other_architecture() {
+    let topology = foreign_topology();
+    let out = vtopo(&["boot", topology, "--kernel", "Cargo.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(topology) && stderr.contains("KVM on this host runs"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn test_boot_names_a_missing_kernel() {
+    let own = if std::env::consts::ARCH == "aarch64" {
+        "topologies/lab-arm64-kvm.toml"
+    } else {
+        "topologies/x86-single-node.toml"
+    };
+    let out = vtopo(&["boot", own, "--kernel", "no/such/kernel"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read no/such/kernel"), "{stderr}");
+}
+
+#[test]
+fn test_hotplug_raw_request_must_be_one_line() {
+    let out = vtopo(&["hotplug", "no/such/socket", "raw", "{\"cmd\":\n\"status\"}"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one line"));
+}

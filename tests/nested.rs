@@ -253,6 +253,7 @@ fn test_arm64_vtopo_boots_l2_and_hotplugs_vcpus() {
                 format!(r#"{{"cmd":"status","pad":"{}"}}"#, "x".repeat(5000)),
             ),
         ],
+        release: false,
     };
     let out = vmm::run(&scenario, &dir);
     out.assert_completed("arm64 vtopo VMM scenario");
@@ -342,4 +343,72 @@ fn test_arm64_vtopo_boots_l2_and_hotplugs_vcpus() {
         out.run.summary
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The median, minimum and maximum of `v` (NaN for an empty `v`).
+fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Benchmark of vtopo's VMM in the arm64 lab (docs/benchmarks.md):
+/// `VTOPO_BENCH_RUNS` (default 5) L1 runs of the release vtopo, each one L2
+/// boot and 10 add/remove cycles of slot 7. Prints medians of L1 to
+/// /dev/kvm, vtopo start to the guest's first report, and hot-add / remove
+/// request to the guest's report. Run with
+/// `cargo test --test integration nested::bench_arm64 -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: several minutes of nested emulation"]
+fn bench_arm64_vtopo_vmm_latencies() {
+    if !require(Arch::Aarch64, "the arm64 vtopo VMM benchmark") {
+        return;
+    }
+    let _one_at_a_time = exclusive();
+    let runs: usize = std::env::var("VTOPO_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let topology = "topologies/lab-arm64-kvm.toml";
+    let plan = crate::guest::lab::plan_of(&crate::util::root().join(topology));
+    let (mut kvm, mut boot, mut add, mut remove) = (vec![], vec![], vec![], vec![]);
+    for r in 0..runs {
+        let dir = vmm::scenario_dir(&format!("bench-vmm-arm64-{r}"));
+        let scenario = vmm::Scenario {
+            arch: Arch::Aarch64,
+            topology,
+            cmdline: "console=ttyAMA0 quiet".into(),
+            steps: (0..10)
+                .flat_map(|_| ["add:7".to_string(), "remove:7".to_string()])
+                .chain(["shutdown".to_string()])
+                .collect(),
+            requests: Vec::new(),
+            release: true,
+        };
+        let out = vmm::run(&scenario, &dir);
+        out.assert_completed("arm64 benchmark run");
+        for (op, secs) in out.check_against(&plan, "arm64 benchmark") {
+            if op.starts_with("add") {
+                add.push(secs);
+            } else {
+                remove.push(secs);
+            }
+        }
+        kvm.extend(out.run.to_kvm);
+        boot.extend(out.steps.first().and_then(|s| s.waited));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let show = |v: &Vec<f64>| {
+        let (m, lo, hi) = median(v.clone());
+        format!("{m:.2} s ({lo:.2}-{hi:.2}, n={})", v.len())
+    };
+    eprintln!(
+        "| arm64 nested lab, release vtopo | median (min-max) |\n|---|---|\n| QEMU start to L1 /dev/kvm | {} |\n| vtopo start to the L2 guest's first report | {} |\n| hot-add request to the guest's report (CPU online) | {} |\n| remove request to the guest's report (CPU gone, vCPU parked) | {} |",
+        show(&kvm),
+        show(&boot),
+        show(&add),
+        show(&remove)
+    );
 }

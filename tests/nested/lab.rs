@@ -144,7 +144,12 @@ pub fn build_static(arch: Arch, cargo_args: &[&str], name: &str) -> PathBuf {
         triple(arch),
         String::from_utf8_lossy(&out.stderr)
     );
-    let dir = target_dir.join(triple(arch)).join("debug");
+    let profile = if cargo_args.contains(&"--release") {
+        "release"
+    } else {
+        "debug"
+    };
+    let dir = target_dir.join(triple(arch)).join(profile);
     let path = if cargo_args.contains(&"--example") {
         dir.join("examples").join(name)
     } else {

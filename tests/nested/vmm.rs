@@ -39,6 +39,8 @@ pub struct Scenario<'a> {
     pub steps: Vec<String>,
     /// Raw request lines, by name, for `refuse:raw:NAME`.
     pub requests: Vec<(&'a str, String)>,
+    /// Build vtopo with `--release` (benchmarks); tests use the debug build.
+    pub release: bool,
 }
 
 /// One `VTOPO-STEP` / `VTOPO-STEP-DONE` pair, or a failure.
@@ -153,7 +155,11 @@ fn parse(run: L1Run) -> Outcomes {
 /// and parses the run. `dir` holds the images and logs.
 pub fn run(scenario: &Scenario<'_>, dir: &Path) -> Outcomes {
     let arch = scenario.arch;
-    let vtopo = build_static(arch, &["-p", "vtopo", "--bin", "vtopo"], "vtopo");
+    let mut args = vec!["-p", "vtopo", "--bin", "vtopo"];
+    if scenario.release {
+        args.push("--release");
+    }
+    let vtopo = build_static(arch, &args, "vtopo");
     let l2_initrd = crate::guest::lab::initramfs(arch, dir);
     let requests = dir.join("requests");
     std::fs::create_dir_all(&requests).expect("requests dir");

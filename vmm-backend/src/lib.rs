@@ -32,13 +32,23 @@ pub fn boot(
     config: vm::BootConfig,
     console: Box<dyn std::io::Write + Send>,
 ) -> Result<vm::VmExit, vm::VmError> {
-    let host = arch::host_arch();
-    if host != Some(config.plan.arch) {
-        return Err(vm::VmError::Unsupported(format!(
-            "this is a {} plan; this host runs {} guests",
-            config.plan.arch.name(),
-            host.map_or("no", planner::arch::Arch::name)
-        )));
+    if let Some(e) = arch_mismatch(config.plan.arch) {
+        return Err(vm::VmError::Unsupported(e));
     }
     vm::run::<arch::Platform>(config, console)
+}
+
+/// Why this host cannot boot a plan of `arch`, if it cannot: KVM runs guests
+/// of the host's own architecture only.
+#[cfg(target_os = "linux")]
+#[must_use]
+pub fn arch_mismatch(arch: planner::arch::Arch) -> Option<String> {
+    let host = arch::host_arch();
+    (host != Some(arch)).then(|| {
+        format!(
+            "the plan is for {}; KVM on this host runs {} guests",
+            arch.name(),
+            host.map_or("no", planner::arch::Arch::name)
+        )
+    })
 }
