@@ -335,9 +335,9 @@ fn test_arm64_vtopo_boots_l2_and_hotplugs_vcpus() {
     assert_eq!(cycles, ARM64_CYCLES);
 
     eprintln!(
-        "arm64 vtopo L2: L1 /dev/kvm after {:.2} s; vtopo start to the guest's report {:.2} s; hotplug (request to the guest's report) {:?}; {cycles} add/remove cycles, VMM flat at {threads} threads and {fds} fds; L1 total {:.2} s\n{}",
+        "arm64 vtopo L2: L1 /dev/kvm after {:.2} s; vtopo start to the L2 init {:.2} s; hotplug (request to the guest's event line) {:?}; {cycles} add/remove cycles, VMM flat at {threads} threads and {fds} fds; L1 total {:.2} s\n{}",
         out.run.to_kvm.unwrap_or(f64::NAN),
-        out.steps.first().and_then(|s| s.waited).unwrap_or(f64::NAN),
+        out.steps.first().and_then(|s| s.event).unwrap_or(f64::NAN),
         latencies,
         out.run.total.unwrap_or(f64::NAN),
         out.run.summary
@@ -397,7 +397,7 @@ fn bench_arm64_vtopo_vmm_latencies() {
             }
         }
         kvm.extend(out.run.to_kvm);
-        boot.extend(out.steps.first().and_then(|s| s.waited));
+        boot.extend(out.steps.first().and_then(|s| s.event));
         let _ = std::fs::remove_dir_all(&dir);
     }
     let show = |v: &Vec<f64>| {
@@ -405,7 +405,7 @@ fn bench_arm64_vtopo_vmm_latencies() {
         format!("{m:.2} s ({lo:.2}-{hi:.2}, n={})", v.len())
     };
     eprintln!(
-        "| arm64 nested lab, release vtopo | median (min-max) |\n|---|---|\n| QEMU start to L1 /dev/kvm | {} |\n| vtopo start to the L2 guest's first report | {} |\n| hot-add request to the guest's report (CPU online) | {} |\n| remove request to the guest's report (CPU gone, vCPU parked) | {} |",
+        "| arm64 nested lab, release vtopo | median (min-max) |\n|---|---|\n| QEMU start to L1 /dev/kvm | {} |\n| vtopo start to the L2 init's first line | {} |\n| hot-add request to the guest's CPU online event line | {} |\n| remove request to the guest's CPU remove event line | {} |",
         show(&kvm),
         show(&boot),
         show(&add),

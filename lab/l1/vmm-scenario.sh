@@ -16,8 +16,9 @@
 # Output lines (key=value;...; the reply/status JSON is always the last field):
 #   VTOPO-VMM-START  v=1;uptime=U                              vtopo boot started
 #   VTOPO-STEP       v=1;n=I;op=OP;arg=A;uptime=U;exit=E;reply=JSON    a request and its reply
-#   VTOPO-STEP-DONE  v=1;n=I;op=OP;arg=A;uptime=U;waited=S;report=R;threads=T;fds=F;status=JSON
-#                    the guest's report number R reflects the step (waited S seconds); the
+#   VTOPO-STEP-DONE  v=1;n=I;op=OP;arg=A;uptime=U;waited=S;event=E;report=R;threads=T;fds=F;status=JSON
+#                    the guest's report number R reflects the step (waited S seconds; its short
+#                    VTOPO-EVENT line, or for the boot VTOPO-INIT, came after E seconds); the
 #                    VMM process has T threads and F open file descriptors
 #   VTOPO-STEP-FAIL  v=1;n=I;op=OP;arg=A;why=TEXT              a watchdog fired or the VMM died
 #   VTOPO-VMM-EXIT   v=1;status=N;uptime=U                     vtopo boot ended
@@ -79,9 +80,11 @@ finish() {
     exit "$fail"
 }
 
-# Boot: the first guest report.
+# Boot: the guest init's first line, then its first report.
 t0=$(now)
+init=""
 until [ "$(reports)" -ge 1 ]; do
+    [ -z "$init" ] && grep -q 'VTOPO-INIT ' "$OUT" && init=$(elapsed "$t0")
     if ! alive; then say "VTOPO-STEP-FAIL v=1;n=0;op=boot;arg=;why=VMM ended before the guest's report"; fail=1; finish; fi
     if over "$t0" "$BOOT_TIMEOUT"; then say "VTOPO-STEP-FAIL v=1;n=0;op=boot;arg=;why=no guest report after ${BOOT_TIMEOUT}s (hang)"; fail=1; finish; fi
     sleep 0.05
@@ -91,7 +94,7 @@ until grep -q 'VTOPO-READY' "$OUT" && [ -S "$CTL" ]; do
     if ! alive || over "$t0" "$BOOT_TIMEOUT"; then say "VTOPO-STEP-FAIL v=1;n=0;op=boot;arg=;why=no VTOPO-READY or control socket"; fail=1; finish; fi
     sleep 0.05
 done
-boot_done="VTOPO-STEP-DONE v=1;n=0;op=boot;arg=;uptime=$(now);waited=$(elapsed "$t0");report=1"
+boot_done="VTOPO-STEP-DONE v=1;n=0;op=boot;arg=;uptime=$(now);waited=$(elapsed "$t0");event=${init:-?};report=1"
 
 # The vtopo boot process (the subshell's child) and its thread and fd counts.
 vmm_pid() {
@@ -154,9 +157,14 @@ for step in "$@"; do
     if [ "$ex" -ne 0 ]; then
         say "VTOPO-STEP-FAIL v=1;n=$i;op=$op;arg=$arg;why=the VMM refused: $reply"; fail=1; continue
     fi
-    # Wait for the guest's next report and for the VMM's state.
-    ok=0
+    # Wait for the guest's next report and for the VMM's state; note when the guest's short
+    # event line came (add:cpuN, printed once the init onlined it; remove:cpuN): the report after it
+    # is kilobytes, and each byte of it is a nested exit.
+    ok=0 evt=""
+    case $op in add) ev=add ;; *) ev=remove ;; esac
+    e0=$(grep -c "VTOPO-EVENT .*;event=$ev:cpu$arg;" "$OUT")
     while :; do
+        if [ -z "$evt" ] && [ "$(grep -c "VTOPO-EVENT .*;event=$ev:cpu$arg;" "$OUT")" -gt "$e0" ]; then evt=$(elapsed "$t0"); fi
         if [ "$(reports)" -gt "$r0" ] && [ "$(state "$arg")" = "$want" ]; then
             # The guest's latest report shows the CPU online (add) or gone (remove).
             case "$(grep 'VTOPO-GUEST ' "$OUT" | tail -n 1);" in
@@ -169,7 +177,7 @@ for step in "$@"; do
         sleep 0.02
     done
     if [ "$ok" = 1 ]; then
-        say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=$(elapsed "$t0");report=$(reports);$(counts);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
+        say "VTOPO-STEP-DONE v=1;n=$i;op=$op;arg=$arg;uptime=$(now);waited=$(elapsed "$t0");event=${evt:-?};report=$(reports);$(counts);status=$(vtopo hotplug "$CTL" status 2>/dev/null)"
     else
         why="no guest report with CPU $arg $want after ${STEP_TIMEOUT}s (reports $(reports), state $(state "$arg"))"
         alive || why="the VMM ended"

@@ -55,6 +55,10 @@ pub struct Step {
     pub report: Option<Report>,
     pub status: Option<Value>,
     pub waited: Option<f64>,
+    /// Seconds to the guest's short line (boot: `VTOPO-INIT`; add / remove:
+    /// its `VTOPO-EVENT` add line, printed once it onlined the CPU, or its
+    /// remove line).
+    pub event: Option<f64>,
     /// The VMM's thread and open-fd counts when the step was done.
     pub threads: Option<u32>,
     pub fds: Option<u32>,
@@ -106,6 +110,7 @@ fn parse(run: L1Run) -> Outcomes {
                 report: None,
                 status: None,
                 waited: None,
+                event: None,
                 threads: None,
                 fds: None,
                 failed: None,
@@ -125,6 +130,7 @@ fn parse(run: L1Run) -> Outcomes {
                     report: None,
                     status: None,
                     waited: None,
+                    event: None,
                     threads: None,
                     fds: None,
                     failed: None,
@@ -137,6 +143,7 @@ fn parse(run: L1Run) -> Outcomes {
                     step.report.clone_from(&latest);
                     step.status = json_after(rest, "status");
                     step.waited = field(rest, "waited").and_then(|v| v.parse().ok());
+                    step.event = field(rest, "event").and_then(|v| v.parse().ok());
                     step.threads = field(rest, "threads").and_then(|v| v.parse().ok());
                     step.fds = field(rest, "fds").and_then(|v| v.parse().ok());
                 }
@@ -221,7 +228,7 @@ impl Outcomes {
 
     /// Checks the guest reports and the VMM's status after the boot and
     /// after every add and remove against `plan`. Returns the latencies
-    /// (op, seconds) of the hotplug steps.
+    /// (op, seconds to the guest's event line) of the hotplug steps.
     pub fn check_against(&self, plan: &Plan, context: &str) -> Vec<(String, f64)> {
         let mut online: BTreeSet<u32> = plan
             .cpus
@@ -242,10 +249,7 @@ impl Outcomes {
                         online.remove(&cpu);
                         parked.insert(cpu);
                     }
-                    latencies.push((
-                        format!("{} {cpu}", step.op),
-                        step.waited.unwrap_or(f64::NAN),
-                    ));
+                    latencies.push((format!("{} {cpu}", step.op), step.event.unwrap_or(f64::NAN)));
                 }
                 "boot" => {}
                 _ => continue,
