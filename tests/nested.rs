@@ -20,6 +20,7 @@
 //! dies or has no /dev/kvm is a lab failure, retried once; a wrong probe
 //! result never is. `-- --nocapture` shows the probe lines and the timings.
 
+pub mod bench;
 pub mod lab;
 pub mod vmm;
 
@@ -410,5 +411,41 @@ fn bench_arm64_vtopo_vmm_latencies() {
         show(&boot),
         show(&add),
         show(&remove)
+    );
+}
+
+/// vtopo's VMM against QEMU 10 with KVM in one x86 L1 run
+/// (`scripts/bench-vmm.sh`; docs/benchmarks.md). `VTOPO_BENCH_RUNS` boots of
+/// each VMM (default 5), `VTOPO_BENCH_CYCLES` add/remove cycles per boot
+/// (default 5). Prints the table; fails only when no boot of either VMM
+/// completed.
+#[test]
+#[ignore = "benchmark: many minutes of nested emulation"]
+fn bench_x86_vtopo_against_qemu() {
+    if !require(Arch::X86_64, "the x86 VMM benchmark") {
+        return;
+    }
+    let _one_at_a_time = exclusive();
+    let env = |k: &str, d: u32| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let runs = env("VTOPO_BENCH_RUNS", 5);
+    let cycles = env("VTOPO_BENCH_CYCLES", 5);
+    let dir = vmm::scenario_dir("bench-x86-vmm");
+    let (samples, run) = bench::run(runs, cycles, &dir);
+    let table = bench::table(&samples);
+    eprintln!(
+        "{table}\nruns {runs}, cycles {cycles}; L1: {}\nsamples: {samples:#?}",
+        run.summary
+    );
+    assert!(
+        samples.iter().any(|s| s.vmm == "vtopo" && s.status == "OK")
+            && samples.iter().any(|s| s.vmm == "qemu" && s.status == "OK"),
+        "no complete boot of one of the VMMs; console {}:\n{}",
+        run.log.display(),
+        run.tail(40)
     );
 }
