@@ -13,6 +13,8 @@
 #
 # Per boot one line (times in seconds, from the L1's /proc/uptime, 10 ms resolution):
 #   VTOPO-BENCH v=1;vmm=V;run=R;boot=S;add=S,S,..;remove=S,S,..;rss_kb=K;guest_kb=G;status=OK|why
+# why: "hang: ..." (the VMM runs, the guest stopped answering: a watchdog fired),
+#      "vmm-exited: ..." (the VMM process ended), "vmm-refused: ..." (a request was refused)
 # boot: VMM process start to the guest init's first line (VTOPO-INIT); add: request to the
 # guest's event line for the CPU, printed once its init onlined it; remove: request to the
 # guest's remove event line (the CPU was offlined and ejected); rss_kb:
@@ -100,17 +102,22 @@ stop() {
     wait "$PID" 2>/dev/null
 }
 
+# lost TEXT: the status of a step that timed out: the VMM died, or the guest hangs.
+lost() { if kill -0 "$PID" 2>/dev/null; then echo "hang: $1"; else echo "vmm-exited: $1"; fi; }
+
 one() { # VMM RUN
     t0=$(now)
     start "$1"
     status=OK boot="" adds="" removes=""
     while ! grep -q VTOPO-INIT "$OUT"; do
-        if ! kill -0 "$PID" 2>/dev/null || over "$t0" 120; then status="no guest init (hang or VMM failure)"; break; fi
+        if ! kill -0 "$PID" 2>/dev/null; then status="vmm-exited: before the guest init"; break; fi
+        if over "$t0" 120; then status="hang: no guest init after 120 s"; break; fi
         sleep 0.02
     done
     [ "$status" = OK ] && boot=$(since "$t0")
     while [ "$status" = OK ] && { [ "$(reports)" -lt 1 ] || ! grep -q VTOPO-READY "$OUT"; }; do
-        if ! kill -0 "$PID" 2>/dev/null || over "$t0" 120; then status="no guest report (hang or VMM failure)"; break; fi
+        if ! kill -0 "$PID" 2>/dev/null; then status="vmm-exited: before the guest's report"; break; fi
+        if over "$t0" 120; then status="hang: no guest report after 120 s"; break; fi
         sleep 0.02
     done
     if [ "$status" = OK ]; then
@@ -119,13 +126,13 @@ one() { # VMM RUN
         while [ "$c" -lt "$CYCLES" ]; do
             c=$((c + 1))
             e=$(events add)
-            add "$1" || { status="add refused"; break; }
-            w=$(wait_event add "$e") || { status="add: the guest never onlined CPU $CPU"; break; }
+            add "$1" || { status="vmm-refused: add (cycle $c)"; break; }
+            w=$(wait_event add "$e") || { status=$(lost "add (cycle $c): the guest never onlined CPU $CPU"); break; }
             adds="$adds${adds:+,}$w"
             [ "$c" -eq 1 ] && set -- "$1" "$2" "$(rss "$PID")"
             e=$(events remove)
-            remove "$1" || { status="remove refused"; break; }
-            w=$(wait_event remove "$e") || { status="remove: CPU $CPU never went"; break; }
+            remove "$1" || { status="vmm-refused: remove (cycle $c)"; break; }
+            w=$(wait_event remove "$e") || { status=$(lost "remove (cycle $c): CPU $CPU never went"); break; }
             removes="$removes${removes:+,}$w"
         done
     fi

@@ -290,6 +290,10 @@ pub struct Boot<'a> {
     /// Extra kernel command line.
     pub append: Option<&'a str>,
     pub timeout: Duration,
+    /// The L1's QEMU CPU model (run-l1.sh `--cpu`; default `max`).
+    pub cpu: Option<&'a str>,
+    /// The L1's vCPU count (run-l1.sh `--smp`; default 1 on x86, 2 on arm64).
+    pub smp: Option<u32>,
 }
 
 impl Default for Boot<'_> {
@@ -298,6 +302,8 @@ impl Default for Boot<'_> {
             run: None,
             append: None,
             timeout: L1_TIMEOUT,
+            cpu: None,
+            smp: None,
         }
     }
 }
@@ -319,6 +325,12 @@ pub fn boot(arch: Arch, initrd: &Path, opts: &Boot<'_>, log: &Path) -> L1Run {
     }
     if let Some(append) = opts.append {
         args.extend(["--append".to_string(), append.to_string()]);
+    }
+    if let Some(cpu) = opts.cpu {
+        args.extend(["--cpu".to_string(), cpu.to_string()]);
+    }
+    if let Some(smp) = opts.smp {
+        args.extend(["--smp".to_string(), smp.to_string()]);
     }
     let out = Command::new(root().join("scripts/run-l1.sh"))
         .args(&args)
