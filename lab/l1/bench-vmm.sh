@@ -28,12 +28,14 @@ OUT=/tmp/bench.out
 now() { read -r _u _ </proc/uptime; echo "$_u"; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 over() { awk -v a="$1" -v b="$(now)" -v l="$2" 'BEGIN { exit !(b - a > l) }'; }
-reports() { grep -c 'VTOPO-GUEST ' "$OUT" 2>/dev/null || echo 0; }
+# count PATTERN: lines of $OUT matching (grep -c prints 0 and fails when none match).
+count() { _c=$(grep -c "$1" "$OUT" 2>/dev/null); echo "${_c:-0}"; }
+reports() { count 'VTOPO-GUEST '; }
 
 # events KIND: how many guest event lines say KIND (add: the init onlined CPU $CPU; remove:
 # the CPU is gone). They are short lines printed before the guest's kilobyte report, whose
 # printing (one exit per byte on a nested VMM's console) would otherwise be timed.
-events() { grep -c "VTOPO-EVENT .*;event=$1:cpu$CPU;" "$OUT" 2>/dev/null || echo 0; }
+events() { count "VTOPO-EVENT .*;event=$1:cpu$CPU;"; }
 
 # wait_event KIND N: until there are more than N KIND events (60 s watchdog), then until the
 # guest's report that follows is out (so that the next step starts on a quiet console).

@@ -39,7 +39,9 @@ now() { read -r _u _ </proc/uptime; echo "$_u"; }
 say() { echo "$*" >>"$OUT"; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 over() { awk -v a="$1" -v b="$(now)" -v l="$2" 'BEGIN { exit !(b - a > l) }'; }
-reports() { grep -c 'VTOPO-GUEST ' "$OUT" 2>/dev/null || echo 0; }
+# count PATTERN: lines of $OUT matching (grep -c prints 0 and fails when none match).
+count() { _c=$(grep -c "$1" "$OUT" 2>/dev/null); echo "${_c:-0}"; }
+reports() { count 'VTOPO-GUEST '; }
 alive() { kill -0 "$vmm" 2>/dev/null; }
 fail=0
 
@@ -117,6 +119,10 @@ for step in "$@"; do
     op=${step%%:*}
     arg=${step#*:}
     [ "$arg" = "$step" ] && arg=""
+    # add:P@G / remove:P@G: plan CPU P (the VMM's index) is CPU G in the guest (x86 Linux
+    # numbers hotpluggable CPUs after the boot CPUs); without @G, G = P.
+    gcpu=${arg#*@}
+    arg=${arg%@*}
     r0=$(reports)
     t0=$(now)
     want=""
@@ -162,13 +168,13 @@ for step in "$@"; do
     # is kilobytes, and each byte of it is a nested exit.
     ok=0 evt=""
     case $op in add) ev=add ;; *) ev=remove ;; esac
-    e0=$(grep -c "VTOPO-EVENT .*;event=$ev:cpu$arg;" "$OUT")
+    e0=$(count "VTOPO-EVENT .*;event=$ev:cpu$gcpu;")
     while :; do
-        if [ -z "$evt" ] && [ "$(grep -c "VTOPO-EVENT .*;event=$ev:cpu$arg;" "$OUT")" -gt "$e0" ]; then evt=$(elapsed "$t0"); fi
+        if [ -z "$evt" ] && [ "$(count "VTOPO-EVENT .*;event=$ev:cpu$gcpu;")" -gt "$e0" ]; then evt=$(elapsed "$t0"); fi
         if [ "$(reports)" -gt "$r0" ] && [ "$(state "$arg")" = "$want" ]; then
             # The guest's latest report shows the CPU online (add) or gone (remove).
             case "$(grep 'VTOPO-GUEST ' "$OUT" | tail -n 1);" in
-                *";cpu$arg.online=1;"*) [ "$op" = add ] && { ok=1; break; } ;;
+                *";cpu$gcpu.online=1;"*) [ "$op" = add ] && { ok=1; break; } ;;
                 *) [ "$op" = remove ] && { ok=1; break; } ;;
             esac
         fi

@@ -64,7 +64,7 @@ pub enum MpidrPolicy {
 }
 
 /// The `CLIDR_EL1` value that describes `caches` to an arm64 guest (Arm ARM
-/// D23.2.26): Ctype<n> per level (0b001 instruction only, 0b010 data only,
+/// D23.2.26): `Ctype<n>` per level (0b001 instruction only, 0b010 data only,
 /// 0b011 separate instruction and data, 0b100 unified), LoC = the last
 /// level, LoUU = LoUIS = 1. None without caches.
 ///

@@ -249,10 +249,11 @@ struct SleepStates<'a> {
 impl Aml for SleepStates<'_> {
     fn to_aml_bytes(&self, sink: &mut dyn AmlSink) {
         // SLP_TYP for S5: QEMU's ICH9 treats 0 as soft-off; vtopo-pc's sleep
-        // control register takes 5. arm64 powers off through PSCI SYSTEM_OFF.
+        // control register takes 5 (crate::fadt::VTOPO_PC_POWER). arm64
+        // powers off through PSCI SYSTEM_OFF.
         let slp_typ: u8 = match self.plan.platform {
             PlatformKind::QemuQ35 => 0,
-            PlatformKind::VtopoPc => 5,
+            PlatformKind::VtopoPc => crate::fadt::VTOPO_PC_POWER.s5_sleep_type,
             PlatformKind::QemuVirt | PlatformKind::VtopoVirt => return,
         };
         let pkg = Package::new(vec![&slp_typ, &slp_typ, &ZERO, &ZERO]);
@@ -771,5 +772,28 @@ mod tests {
         assert!(pc.bytes().windows(4).any(|x| x == b"_EVT"));
         assert_eq!(&q35.bytes()[..4], b"DSDT");
         assert_eq!(q35.bytes()[8], DSDT_REVISION);
+    }
+
+    /// `Name (\_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })` on vtopo-pc:
+    /// the SLP_TYP its FADT sleep control register takes (Linux registers
+    /// ACPI power-off only when `\_S5` exists and, HW-reduced, both sleep
+    /// registers are declared); no `\_S5` on arm64 (PSCI SYSTEM_OFF).
+    #[test]
+    fn test_vtopo_pc_s5_package_matches_its_sleep_control_register() {
+        let pc = body(&plan(
+            "arch = \"x86_64\"\nplatform = \"vtopo-pc\"\nmemory = \"1GiB\"\n[cpus]\ncores = 1\n",
+        ));
+        let virt = body(&plan(
+            "arch = \"aarch64\"\nplatform = \"vtopo-virt\"\nmemory = \"1GiB\"\n[cpus]\ncores = 1\n",
+        ));
+        let typ = crate::fadt::VTOPO_PC_POWER.s5_sleep_type;
+        let s5 = [
+            0x08, b'\\', b'_', b'S', b'5', b'_', // NameOp \_S5_
+            0x12, 0x08, 0x04, // PackageOp, PkgLength 8, 4 elements
+            0x0a, typ, 0x0a, typ, 0x00, 0x00, // BytePrefix 5, BytePrefix 5, Zero, Zero
+        ];
+        assert_eq!(typ, 5);
+        assert!(pc.windows(s5.len()).any(|x| x == s5));
+        assert!(!virt.windows(4).any(|x| x == b"_S5_"));
     }
 }

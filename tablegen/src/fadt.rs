@@ -15,6 +15,10 @@
 //!   Firecracker does for its headless VMM: no 8042 flag (Linux then does
 //!   not probe one), no LEGACY_DEVICES, CMOS RTC left unspecified.
 //! - X_DSDT = the address given; the 32-bit DSDT field stays 0.
+//! - vtopo-pc powers off and resets through the HW-reduced sleep control
+//!   and status registers (ACPI 6.5 §4.8.3.7) and the reset register
+//!   (§4.8.3.6, RESET_REG_SUP), on I/O ports [`VTOPO_PC_POWER`]; the DSDT's
+//!   `\_S5` gives the sleep type. vtopo-virt (arm64) uses PSCI instead.
 
 use planner::arch::Arch;
 use planner::ids::GuestAddr;
@@ -30,6 +34,47 @@ use crate::wire::header::Signature;
 pub const FLAGS: FadtFlags = FadtFlags::HW_REDUCED_ACPI
     .union(FadtFlags::PWR_BUTTON)
     .union(FadtFlags::SLP_BUTTON);
+
+/// The power registers of a HW-reduced x86 platform, all on I/O ports:
+/// SLEEP_CONTROL_REG and SLEEP_STATUS_REG (ACPI 6.5 §4.8.3.7, one byte each)
+/// and RESET_REG (§4.8.3.6, one byte, reset by writing RESET_VALUE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowerRegisters {
+    /// Sleep control register port: the guest writes SLP_EN (bit 5) with
+    /// SLP_TYP (bits 4:2) to enter a sleep state.
+    pub sleep_control: u16,
+    /// Sleep status register port: WAK_STS (bit 7), written 1 to clear.
+    pub sleep_status: u16,
+    /// Reset register port.
+    pub reset: u16,
+    /// The value that resets the machine when written to `reset`.
+    pub reset_value: u8,
+    /// SLP_TYP of S5 (soft-off), as the DSDT's `\_S5` package gives it.
+    pub s5_sleep_type: u8,
+}
+
+/// vtopo-pc's power registers: three consecutive ports from 0x600, where
+/// Cloud Hypervisor puts its ACPI shutdown device (it serves all three
+/// registers on the one port 0x600; vtopo gives each its own port so that a
+/// write means one thing). Nothing else on vtopo-pc uses 0x600-0x602.
+pub const VTOPO_PC_POWER: PowerRegisters = PowerRegisters {
+    sleep_control: 0x600,
+    sleep_status: 0x601,
+    reset: 0x602,
+    reset_value: 0x01,
+    s5_sleep_type: 5,
+};
+
+/// The sleep and reset registers of a platform whose FADT declares them
+/// (vtopo-pc); None elsewhere (arm64 uses PSCI; QEMU q35's are its PM1 block
+/// and 0xCF9).
+#[must_use]
+pub fn power_registers(platform: PlatformKind) -> Option<PowerRegisters> {
+    match platform {
+        PlatformKind::VtopoPc => Some(VTOPO_PC_POWER),
+        PlatformKind::QemuVirt | PlatformKind::VtopoVirt | PlatformKind::QemuQ35 => None,
+    }
+}
 
 /// The IA-PC boot architecture flags of a platform (empty on Arm).
 #[must_use]
@@ -110,12 +155,16 @@ pub fn build(platform: PlatformKind, options: &Options, pointers: FadtPointers) 
             )
         }
         PlatformKind::QemuVirt | PlatformKind::VtopoVirt | PlatformKind::VtopoPc => {
-            FadtFields::hardware_reduced(
+            let mut fields = FadtFields::hardware_reduced(
                 FLAGS,
                 iapc_boot_arch(platform),
                 arm_boot_arch(platform.arch()),
                 pointers.dsdt.0,
-            )
+            );
+            if let Some(power) = power_registers(platform) {
+                fields.set_power_registers(&power);
+            }
+            fields
         }
     };
     table.push(&fields);
@@ -159,7 +208,7 @@ mod tests {
         assert_eq!(read_u16(pc.bytes(), 109), 0b100); // VGA Not Present
         assert_eq!(read_u16(q35.bytes(), 109), 0b010); // 8042
         assert_eq!(read_u16(pc.bytes(), 129), 0); // ARM_BOOT_ARCH
-        assert_eq!(read_u32(pc.bytes(), 112), 0x0010_0030);
+        assert_eq!(read_u32(pc.bytes(), 112), 0x0010_0430); // + RESET_REG_SUP
     }
 
     fn ptr(dsdt: u64) -> FadtPointers {
@@ -167,6 +216,40 @@ mod tests {
             dsdt: GuestAddr(dsdt),
             facs: None,
         }
+    }
+
+    #[test]
+    fn test_vtopo_pc_fadt_has_sleep_and_reset_registers_on_ports() {
+        let pc = build(PlatformKind::VtopoPc, &Options::default(), ptr(0x1000));
+        let b = pc.bytes();
+        header_ok(b, b"FACP", 6);
+        // Flags: HW_REDUCED_ACPI | RESET_REG_SUP | SLP_BUTTON | PWR_BUTTON.
+        assert_eq!(read_u32(b, 112), 0x0010_0430);
+        // RESET_REG: SystemIO, 8 bits, offset 0, byte access, port 0x602; RESET_VALUE 1.
+        assert_eq!(&b[116..128], &[1, 8, 0, 1, 0x02, 0x06, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(b[128], 0x01);
+        // SLEEP_CONTROL_REG port 0x600, SLEEP_STATUS_REG port 0x601.
+        assert_eq!(&b[244..256], &[1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[256..268], &[1, 8, 0, 1, 0x01, 0x06, 0, 0, 0, 0, 0, 0]);
+        // Still no legacy blocks.
+        assert_eq!(read_u32(b, 64), 0); // PM1a_CNT_BLK
+        assert_eq!(&b[172..184], &[0; 12]); // X_PM1a_CNT_BLK
+    }
+
+    #[test]
+    fn test_only_vtopo_pc_has_power_registers() {
+        for platform in [PlatformKind::QemuVirt, PlatformKind::VtopoVirt] {
+            let b = build(platform, &Options::default(), ptr(0x1000)).into_bytes();
+            assert_eq!(&b[244..268], &[0; 24], "{platform:?} sleep registers");
+            assert_eq!(&b[116..129], &[0; 13], "{platform:?} reset register");
+            assert_eq!(
+                read_u32(&b, 112) & (1 << 10),
+                0,
+                "{platform:?} RESET_REG_SUP"
+            );
+        }
+        assert_eq!(power_registers(PlatformKind::QemuQ35), None);
+        assert_eq!(power_registers(PlatformKind::VtopoPc), Some(VTOPO_PC_POWER));
     }
 
     #[test]

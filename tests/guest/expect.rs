@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use planner::arch::Arch;
-use planner::plan::{CacheType, Cpu, IdScheme, Plan, SharedBy};
+use planner::plan::{CacheType, Cpu, IdScheme, Plan, SharedBy, Slot};
 use planner::selector::format_cpulist;
 
 /// One `VTOPO-*` line: `key=value;...` after the marker.
@@ -132,6 +132,33 @@ fn indices<'a>(cpus: impl Iterator<Item = &'a Cpu>) -> BTreeSet<u32> {
     cpus.map(|c| c.index.0).collect()
 }
 
+/// The guest's CPU number of each plan CPU (indexed by plan index).
+///
+/// arm64 Linux numbers CPUs in MADT (GICC) order, which is plan order. x86
+/// Linux 6.12 (arch/x86/kernel/cpu/topology.c) numbers the CPUs enabled at
+/// boot first, in MADT order, and then the possible but disabled ones in
+/// APIC ID order (`topology_init_possible_cpus`): with hotpluggable slots
+/// between boot CPUs, guest CPU N is not plan CPU N.
+pub fn guest_cpu_numbers(plan: &Plan) -> Vec<u32> {
+    let mut num = vec![0u32; plan.cpus.len()];
+    match plan.arch {
+        Arch::Aarch64 => {
+            for c in &plan.cpus {
+                num[c.index.0 as usize] = c.index.0;
+            }
+        }
+        Arch::X86_64 => {
+            let boot = plan.cpus.iter().filter(|c| c.slot == Slot::Boot);
+            let mut slots: Vec<&Cpu> = plan.cpus.iter().filter(|c| c.slot != Slot::Boot).collect();
+            slots.sort_by_key(|c| c.x2apic_id.map_or(0, |a| a.0));
+            for (n, c) in (0u32..).zip(boot.chain(slots)) {
+                num[c.index.0 as usize] = n;
+            }
+        }
+    }
+    num
+}
+
 /// MemTotal of a node must lie in [85 %, 100 %] of the planned size: the
 /// kernel's `MemTotal` counts the pages it manages, which is the node's RAM
 /// minus what is reserved at boot (kernel image and initrd, about 40 MiB on
@@ -172,6 +199,11 @@ pub fn check_guest(plan: &Plan, guest: &Report, online: &BTreeSet<u32>, context:
         online.is_subset(&all),
         "{context}: online set outside the plan"
     );
+    // From here on, CPU numbers are the guest's (`guest_cpu_numbers`).
+    let num = guest_cpu_numbers(plan);
+    let g = |i: u32| num[i as usize];
+    let plan_online = online;
+    let online: &BTreeSet<u32> = &online.iter().map(|&i| g(i)).collect();
 
     m.check("possible CPUs", guest.set("possible"), all.clone());
     m.check("online CPUs", guest.set("online"), online.clone());
@@ -197,13 +229,13 @@ pub fn check_guest(plan: &Plan, guest: &Report, online: &BTreeSet<u32>, context:
     let online_cpus: Vec<&Cpu> = plan
         .cpus
         .iter()
-        .filter(|c| online.contains(&c.index.0))
+        .filter(|c| plan_online.contains(&c.index.0))
         .collect();
     let peers = |same: &dyn Fn(&Cpu) -> bool| -> String {
         let set: BTreeSet<u32> = online_cpus
             .iter()
             .filter(|c| same(c))
-            .map(|c| c.index.0)
+            .map(|c| g(c.index.0))
             .collect();
         set.iter()
             .map(ToString::to_string)
@@ -211,7 +243,7 @@ pub fn check_guest(plan: &Plan, guest: &Report, online: &BTreeSet<u32>, context:
             .join(",")
     };
     for c in &online_cpus {
-        let i = c.index.0;
+        let i = g(c.index.0);
         let key = |k: &str| format!("cpu{i}.{k}");
         let num = |k: &str| -> Option<u64> { guest.get(&key(k)).and_then(|v| v.parse().ok()) };
         let list = |k: &str| -> Option<BTreeSet<u32>> { guest.get(&key(k)).map(cpulist) };
@@ -305,7 +337,8 @@ pub fn check_guest(plan: &Plan, guest: &Report, online: &BTreeSet<u32>, context:
             .cpus
             .iter()
             .map(|c| c.0)
-            .filter(|c| online.contains(c))
+            .filter(|c| plan_online.contains(c))
+            .map(g)
             .collect();
         m.check(&key("cpus"), guest.set(&key("cpus")), cpus);
         let distance: Vec<u64> = guest
@@ -386,4 +419,21 @@ pub fn check_acpi(acpi: &Report, compiled: &std::path::Path, tables: &[&str], co
         );
     }
     m.assert_none(context, &acpi.raw);
+}
+
+#[test]
+fn test_guest_cpu_numbers_follow_linux_x86_rule() {
+    let plan = |t: &str| crate::guest::lab::plan_of(&crate::util::root().join(t));
+    // Boot CPUs 0-3 then slots 4-7: the guest numbers are the plan's.
+    let q35 = plan("topologies/lab-x86-q35.toml");
+    assert_eq!(guest_cpu_numbers(&q35), (0..8).collect::<Vec<u32>>());
+    // Slots between boot CPUs: boot CPUs first (MADT order), then slots by APIC ID.
+    let kvm = plan("topologies/lab-x86-kvm.toml");
+    assert_eq!(
+        guest_cpu_numbers(&kvm),
+        vec![0, 1, 2, 3, 8, 9, 4, 5, 6, 7, 10, 11]
+    );
+    // arm64: MADT order, always the plan's.
+    let arm = plan("topologies/lab-arm64-kvm.toml");
+    assert_eq!(guest_cpu_numbers(&arm), (0..8).collect::<Vec<u32>>());
 }

@@ -241,7 +241,13 @@ impl Outcomes {
         for step in &self.steps {
             match step.op.as_str() {
                 "add" | "remove" => {
-                    let cpu: u32 = step.arg.parse().expect("a CPU index");
+                    // `P` or `P@G` (plan index, guest number).
+                    let cpu: u32 = step
+                        .arg
+                        .split('@')
+                        .next()
+                        .and_then(|p| p.parse().ok())
+                        .expect("a CPU index");
                     if step.op == "add" {
                         online.insert(cpu);
                         parked.remove(&cpu);
@@ -345,4 +351,87 @@ pub fn check_status(
 /// Where a scenario's files go (kept after a failure for inspection).
 pub fn scenario_dir(name: &str) -> PathBuf {
     crate::iasl::tempdir(name)
+}
+
+/// Raw request lines every scenario sends and expects refused
+/// (`refuse:raw:NAME`), with the text the error must contain.
+pub fn bad_requests() -> Vec<(&'static str, String, &'static str)> {
+    vec![
+        ("not-json", "not json".into(), "malformed request"),
+        (
+            "wrong-type",
+            r#"{"cmd":"add","cpu":"three"}"#.into(),
+            "expected u32",
+        ),
+        (
+            "unknown-command",
+            r#"{"cmd":"frobnicate"}"#.into(),
+            "unknown variant `frobnicate`",
+        ),
+        (
+            "both-targets",
+            r#"{"cmd":"add","cpu":3,"count":1}"#.into(),
+            "exactly one of",
+        ),
+        (
+            "too-long",
+            format!(r#"{{"cmd":"status","pad":"{}"}}"#, "x".repeat(5000)),
+            "longer than",
+        ),
+    ]
+}
+
+/// The refusal steps of a scenario: `refusals` (step argument, expected
+/// error text) plus every bad request line.
+pub fn refusal_steps(refusals: &[(String, &str)]) -> Vec<String> {
+    refusals
+        .iter()
+        .map(|(arg, _)| format!("refuse:{arg}"))
+        .chain(
+            bad_requests()
+                .into_iter()
+                .map(|(name, _, _)| format!("refuse:raw:{name}")),
+        )
+        .collect()
+}
+
+/// `requests` of a scenario: the bad request lines by name.
+pub fn request_files() -> Vec<(&'static str, String)> {
+    bad_requests()
+        .into_iter()
+        .map(|(name, line, _)| (name, line))
+        .collect()
+}
+
+impl Outcomes {
+    /// Every refusal step ended with exit 1 and an error naming the problem.
+    pub fn check_refusals(&self, refusals: &[(String, &str)]) {
+        let expected: Vec<(String, &str)> = refusals
+            .iter()
+            .cloned()
+            .chain(
+                bad_requests()
+                    .into_iter()
+                    .map(|(name, _, text)| (format!("raw:{name}"), text)),
+            )
+            .collect();
+        for (arg, text) in expected {
+            let step = self
+                .steps
+                .iter()
+                .find(|s| s.op == "refuse" && s.arg == arg)
+                .unwrap_or_else(|| panic!("no refuse step {arg}"));
+            let error = step
+                .reply
+                .as_ref()
+                .and_then(|r| r["error"].as_str())
+                .unwrap_or_default();
+            assert!(
+                step.exit == Some(1) && error.contains(text),
+                "refuse {arg}: exit {:?}, reply {:?}; expected an error containing {text:?}",
+                step.exit,
+                step.reply
+            );
+        }
+    }
 }

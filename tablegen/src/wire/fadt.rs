@@ -207,6 +207,21 @@ impl FadtFields {
     }
 }
 
+impl FadtFields {
+    /// Declares the HW-reduced sleep control and status registers (ACPI 6.5
+    /// §4.8.3.7) and the reset register (§4.8.3.6) on I/O ports, one byte
+    /// each, and sets RESET_REG_SUP.
+    pub fn set_power_registers(&mut self, power: &crate::fadt::PowerRegisters) {
+        use super::gas::{AccessSize, AddressSpaceId};
+        let port = |p: u16| Gas::new(AddressSpaceId::SystemIo, 8, AccessSize::Byte, u64::from(p));
+        self.sleep_control_reg = port(power.sleep_control);
+        self.sleep_status_reg = port(power.sleep_status);
+        self.reset_reg = port(power.reset);
+        self.reset_value = power.reset_value;
+        self.flags = U32::new(self.flags.get() | FadtFlags::RESET_REG_SUP.bits());
+    }
+}
+
 /// The fixed hardware of a full (not HW-reduced) ACPI platform: the PM1,
 /// PM timer and GPE0 register blocks in I/O space, the SCI and the SMI
 /// command port. Used for QEMU q35 (ICH9), whose tables vtopo replaces.

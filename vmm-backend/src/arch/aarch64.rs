@@ -28,7 +28,7 @@ use kvm_ioctls::{Cap, Kvm, VcpuFd, VmFd};
 use linux_loader::loader::pe::PE;
 use linux_loader::loader::KernelLoader;
 use planner::ids::{GuestAddr, GuestRange};
-use planner::platform::InterruptController;
+use planner::platform::{InterruptController, PlatformKind};
 use planner::Plan;
 use tablegen::boot::{BootOptions, BLOB_ALIGN};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
@@ -130,6 +130,12 @@ fn device_attr(group: u32, attr: u64, value: &u64) -> kvm_device_attr {
 
 impl ArchVm for Platform {
     fn new(kvm: &Kvm, vm: &VmFd, plan: &Plan) -> Result<Self, VmError> {
+        if plan.platform != PlatformKind::VtopoVirt {
+            return Err(VmError::Unsupported(format!(
+                "The arm64 VMM boots platform \"vtopo-virt\" only: \"{}\" describes another machine (QEMU virt: its flash, its redistributor layout, no CPU hotplug registers)",
+                plan.platform.name()
+            )));
+        }
         if !kvm.check_extension(Cap::ArmPsci02) {
             return Err(VmError::Unsupported(
                 "KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2)".into(),

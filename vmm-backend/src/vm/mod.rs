@@ -1,7 +1,7 @@
 //! The KVM VMM, architecture-neutral part: guest memory per NUMA node, one
 //! thread per vCPU with parking, the device bus (console, CPU hotplug
 //! register block, Generic Event Device), the control socket, and the
-//! [`Hypervisor`] the [`Lifecycle`] drives.
+//! [`crate::lifecycle::Hypervisor`] the [`Lifecycle`] drives.
 //!
 //! Everything that differs between arm64 and x86_64 sits behind [`ArchVm`],
 //! implemented by `crate::arch::Platform` (the only code with
@@ -664,13 +664,14 @@ impl<A: ArchVm> Shared<A> {
         }
     }
 
-    /// A control request.
-    fn control(&self, request: Result<Request, RequestError>) -> Reply {
+    /// A control request: the reply, and whether the VM must end once the
+    /// reply is out (`shutdown`: ending first would lose the reply).
+    fn control(&self, request: Result<Request, RequestError>) -> (Reply, bool) {
         let request = match request {
             Ok(r) => r,
             Err(e) => {
                 log(&format!("control: rejected: {e}"));
-                return Reply::error(e.to_string());
+                return (Reply::error(e.to_string()), false);
             }
         };
         let t0 = Instant::now();
@@ -683,8 +684,10 @@ impl<A: ArchVm> Shared<A> {
             vcpus,
             caller: None,
         };
-        let (reply, actions) = lifecycle.handle(&mut hv, &request);
+        let (reply, mut actions) = lifecycle.handle(&mut hv, &request);
         drop(state);
+        let shutdown = actions.contains(&Action::Shutdown);
+        actions.retain(|a| *a != Action::Shutdown);
         self.apply(&actions);
         if request != Request::Status {
             log(&format!(
@@ -697,7 +700,29 @@ impl<A: ArchVm> Shared<A> {
                 t0.elapsed().as_secs_f64() * 1e3
             ));
         }
-        reply
+        (reply, shutdown)
+    }
+}
+
+/// A control connection's writer: after the reply to `shutdown` is flushed,
+/// the VM ends.
+struct ReplyWriter<'a, A: ArchVm> {
+    stream: &'a std::os::unix::net::UnixStream,
+    shared: &'a Shared<A>,
+    shutdown: &'a std::cell::Cell<bool>,
+}
+
+impl<A: ArchVm> Write for ReplyWriter<'_, A> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.stream.flush();
+        if self.shutdown.get() {
+            self.shared.finish(VmExit::Shutdown);
+        }
+        r
     }
 }
 
@@ -745,10 +770,23 @@ fn serve_control<A: ArchVm>(shared: &Arc<Shared<A>>, listener: UnixListener) {
                 let Ok(reader) = stream.try_clone() else {
                     return;
                 };
-                let mut handle = |request| shared.control(request);
-                if let Err(e) =
-                    control::serve_connection(BufReader::new(reader), &stream, &mut handle)
-                {
+                let shutdown = std::cell::Cell::new(false);
+                let mut handle = |request| {
+                    let (reply, stop) = shared.control(request);
+                    shutdown.set(shutdown.get() || stop);
+                    reply
+                };
+                let writer = ReplyWriter {
+                    stream: &stream,
+                    shared: &shared,
+                    shutdown: &shutdown,
+                };
+                let served = control::serve_connection(BufReader::new(reader), writer, &mut handle);
+                // A shutdown whose reply could not be written still ends the VM.
+                if shutdown.get() {
+                    shared.finish(VmExit::Shutdown);
+                }
+                if let Err(e) = served {
                     log(&format!("control connection: {e}"));
                 }
             });
