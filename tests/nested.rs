@@ -605,3 +605,44 @@ fn test_x86_vtopo_boots_l2_and_hotplugs_vcpus() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 5's second topology in the x86 L1: dies instead of SMT, a NUMA node
+/// per die, 3 dies x 3 cores (topologies/lab-x86-kvm-dies.toml): the boot
+/// report (die ids from our CPUID leaf 0x1F, node per die) and one slot
+/// added and removed in node 1.
+#[test]
+fn test_x86_vtopo_boots_dies_topology() {
+    if !require(Arch::X86_64, "the x86 vtopo VMM lab test") {
+        return;
+    }
+    let _one_at_a_time = exclusive();
+    let dir = vmm::scenario_dir("nested-vmm-x86-dies");
+    let topology = "topologies/lab-x86-kvm-dies.toml";
+    let plan = crate::guest::lab::plan_of(&crate::util::root().join(topology));
+    let num = crate::guest::expect::guest_cpu_numbers(&plan);
+    let slot = format!("5@{}", num[5]);
+    let scenario = vmm::Scenario {
+        arch: Arch::X86_64,
+        topology,
+        cmdline:
+            "console=ttyS0 quiet reboot=t panic=-1 pci=off i8042.noaux i8042.nokbd i8042.nopnp \
+                  initcall_blacklist=cmos_init"
+                .into(),
+        steps: vec![
+            format!("add:{slot}"),
+            format!("remove:{slot}"),
+            "shutdown".into(),
+        ],
+        requests: Vec::new(),
+        release: false,
+    };
+    let out = vmm::run(&scenario, &dir);
+    out.assert_completed("x86 dies topology");
+    let latencies = out.check_against(&plan, "x86 dies L2");
+    eprintln!(
+        "x86 dies L2: vtopo start to the L2 init {:.2} s; hotplug {latencies:?}; L1 total {:.2} s",
+        out.steps.first().and_then(|s| s.event).unwrap_or(f64::NAN),
+        out.run.total.unwrap_or(f64::NAN),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
