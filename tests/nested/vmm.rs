@@ -319,6 +319,46 @@ impl Outcomes {
         (counts.len(), threads, fds)
     }
 
+    /// The checks both VMM scenarios share: the guest's 5 nonsense register
+    /// writes were logged as guest errors; the guest ejected `readded`, whose
+    /// parked vCPU thread ran again once (its re-add); `cycled`'s thread ran
+    /// again on every cycle but the first, and the VMM's thread and fd counts
+    /// stayed flat over the `cycles` removes. Returns (cycles, threads, fds).
+    pub fn check_guest_errors_and_reuse(
+        &self,
+        readded: u32,
+        cycled: u32,
+        cycles: usize,
+        context: &str,
+    ) -> (usize, u32, u32) {
+        let guest_errors = self.log_lines("guest error");
+        assert!(
+            guest_errors.len() >= 5,
+            "expected the 5 nonsense register writes to be logged as guest errors, got {guest_errors:?}"
+        );
+        assert!(
+            self.log_lines("ejected")
+                .iter()
+                .any(|l| l.contains(&format!("CPU {readded} ejected"))),
+            "the guest never ejected CPU {readded}: {:?}",
+            self.log
+        );
+        let reused = self.log_lines("its parked thread runs again");
+        let runs = |cpu: u32| {
+            reused
+                .iter()
+                .filter(|l| l.starts_with(&format!("vCPU {cpu}:")))
+                .count()
+        };
+        assert!(
+            runs(readded) == 1 && runs(cycled) == cycles - 1,
+            "parked vCPU threads not reused as expected: {reused:?}"
+        );
+        let counts = self.assert_flat_counts("remove", &cycled.to_string(), context);
+        assert_eq!(counts.0, cycles);
+        counts
+    }
+
     /// The VMM's log lines containing `text`.
     pub fn log_lines(&self, text: &str) -> Vec<&str> {
         self.log

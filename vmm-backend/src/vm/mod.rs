@@ -726,17 +726,7 @@ impl<A: ArchVm> Write for ReplyWriter<'_, A> {
     }
 }
 
-/// An error and its sources on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub(crate) use crate::lifecycle::error_chain;
 
 /// Binds the control socket: a stale socket file is replaced, any other
 /// existing file is an error.

@@ -133,6 +133,16 @@ impl Vcpus {
         }
     }
 
+    /// The slot of vCPU `index`.
+    fn slot_mut(&mut self, index: u32) -> Result<&mut Slot, VmError> {
+        self.slots
+            .get_mut(index as usize)
+            .ok_or_else(|| VmError::Vcpu {
+                cpu: index,
+                reason: "no such vCPU in the plan".into(),
+            })
+    }
+
     /// Tells every thread to end, and kicks it out of the guest.
     pub(crate) fn stop_all(&mut self) {
         for slot in &self.slots {
@@ -160,14 +170,7 @@ impl<A: ArchVm> Hypervisor for KvmHv<'_, A> {
         let fd = s
             .arch
             .create_vcpu(&s.kvm, &s.vm, &s.plan, index, id, index == s.bootstrap)?;
-        let slot = self
-            .vcpus
-            .slots
-            .get_mut(index as usize)
-            .ok_or_else(|| VmError::Vcpu {
-                cpu: index,
-                reason: "no such vCPU in the plan".into(),
-            })?;
+        let slot = self.vcpus.slot_mut(index)?;
         *slot = Slot::Created(fd);
         Ok(())
     }
@@ -189,14 +192,7 @@ impl<A: ArchVm> Hypervisor for KvmHv<'_, A> {
     }
 
     fn run_vcpu(&mut self, index: u32, start: Option<Start>) -> Result<(), VmError> {
-        let slot = self
-            .vcpus
-            .slots
-            .get_mut(index as usize)
-            .ok_or_else(|| VmError::Vcpu {
-                cpu: index,
-                reason: "no such vCPU in the plan".into(),
-            })?;
+        let slot = self.vcpus.slot_mut(index)?;
         match std::mem::replace(slot, Slot::None) {
             Slot::Thread(t) => {
                 log(&format!("vCPU {index}: its parked thread runs again"));
