@@ -362,6 +362,14 @@ impl<W: Write> LineSink<W> {
 
     fn emit(&mut self) -> std::io::Result<()> {
         if !self.line.is_empty() {
+            if tracing() {
+                let head: String = String::from_utf8_lossy(&self.line)
+                    .chars()
+                    .take(24)
+                    .filter(|c| !c.is_control())
+                    .collect();
+                trace(&format!("console: {} byte(s) {head:?}", self.line.len()));
+            }
             let r = self
                 .out
                 .write_all(&self.line)
@@ -403,10 +411,15 @@ fn tracing() -> bool {
     *ON.get_or_init(|| std::env::var_os("VTOPO_TRACE").is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// A log line only when tracing.
+/// When the VMM started, for the trace's timestamps.
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// A log line only when tracing, stamped with the seconds since the VMM
+/// started (when the guest did what: boot-time studies).
 pub(crate) fn trace(text: &str) {
     if tracing() {
-        log(text);
+        let t = EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64();
+        log(&format!("+{t:.3}s {text}"));
     }
 }
 
@@ -427,7 +440,7 @@ pub(crate) struct Shared<A: ArchVm> {
     pub(crate) plan: Plan,
     pub(crate) loaded: Loaded,
     /// Guest RAM; KVM's memory slots point into it for the VM's whole life.
-    _mem: GuestMemoryMmap,
+    _mem: memory::GuestRam,
     state: Mutex<State>,
     exit: Mutex<Option<VmExit>>,
     exit_cv: Condvar,
@@ -472,7 +485,10 @@ impl<A: ArchVm> Shared<A> {
         for action in actions {
             match action {
                 Action::RaiseGed => match self.plan.devices.hotplug_event {
-                    Some(HotplugEvent::Ged { gsi, .. }) => self.pulse(gsi),
+                    Some(HotplugEvent::Ged { gsi, .. }) => {
+                        trace(&format!("GED interrupt (GSI {gsi})"));
+                        self.pulse(gsi);
+                    }
                     Some(HotplugEvent::Gpe { .. }) | None => {
                         log("no GED on this platform: hotplug event not signalled");
                     }
@@ -526,8 +542,19 @@ impl<A: ArchVm> Shared<A> {
                     lifecycle, vcpus, ..
                 } = &mut *state;
                 let event = match access {
-                    Access::Read(data) => lifecycle.controller().read(offset, data),
-                    Access::Write(data) => lifecycle.controller().write(offset, data),
+                    Access::Read(data) => {
+                        let event = lifecycle.controller().read(offset, data);
+                        trace(&format!(
+                            "vCPU {cpu}: hotplug register {offset:#x} read {data:x?}"
+                        ));
+                        event
+                    }
+                    Access::Write(data) => {
+                        trace(&format!(
+                            "vCPU {cpu}: hotplug register {offset:#x} write {data:x?}"
+                        ));
+                        lifecycle.controller().write(offset, data)
+                    }
                 };
                 if let Some(event) = event {
                     match &event {
@@ -560,7 +587,9 @@ impl<A: ArchVm> Shared<A> {
                 let offset = addr - base.0;
                 match access {
                     Access::Read(data) => {
-                        if !state.lifecycle.ged().read(offset, data) {
+                        if state.lifecycle.ged().read(offset, data) {
+                            trace(&format!("vCPU {cpu}: GED register {offset:#x} read {data:x?}"));
+                        } else {
                             log(&format!(
                                 "guest error (vCPU {cpu}): GED read of {} bytes at offset {offset:#x}; reads as 0",
                                 data.len()
@@ -796,14 +825,14 @@ pub fn run<A: ArchVm>(
     config: BootConfig,
     console: Box<dyn Write + Send>,
 ) -> Result<VmExit, VmError> {
-    let started = Instant::now();
+    let started = *EPOCH.get_or_init(Instant::now);
     let plan = config.plan;
     let kvm = Kvm::new().map_err(VmError::kvm("open /dev/kvm"))?;
     let vm = kvm.create_vm().map_err(VmError::kvm("create a VM"))?;
     let mem = memory::create(&plan)?;
-    memory::register(&vm, &mem)?;
+    memory::register(&vm, mem.mem())?;
     let arch = A::new(&kvm, &vm, &plan)?;
-    let loaded = arch.load(&mem, &plan, &config.images)?;
+    let loaded = arch.load(mem.mem(), &plan, &config.images)?;
     let listener = config.control.as_deref().map(bind_control).transpose()?;
     vcpu::install_kick_handler()?;
 
