@@ -161,6 +161,11 @@ pub enum HotplugAction {
         /// The request line.
         line: String,
     },
+    /// Send each line of standard input as a request over one connection
+    /// and print each reply as it comes (blank lines are skipped): a session
+    /// for scripts that talk to the VM many times, without a new process and
+    /// connection per request. Exit 1 when the VM refused any of them.
+    Session,
 }
 
 /// Parses a decimal or 0x-prefixed hexadecimal integer.

@@ -40,6 +40,12 @@ enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("Session: cannot use {stream}")]
+    Session {
+        stream: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("The VM at {path} replied {line:?}, which is not a reply: {reason}")]
     BadReply {
         path: String,
@@ -111,29 +117,93 @@ fn hotplug(
     socket: &Path,
     request: &str,
 ) -> Result<(String, vmm_backend::control::Reply), CliError> {
-    use std::io::BufRead;
-    let path = socket.display().to_string();
-    let io = |source| CliError::Control {
-        path: path.clone(),
-        source,
-    };
-    let mut stream = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .map_err(io)?;
-    stream
-        .write_all(format!("{request}\n").as_bytes())
-        .map_err(io)?;
-    let mut line = String::new();
-    std::io::BufReader::new(&stream)
-        .read_line(&mut line)
-        .map_err(io)?;
-    let reply = serde_json::from_str(line.trim()).map_err(|e| CliError::BadReply {
-        path: path.clone(),
-        line: line.trim().to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok((line, reply))
+    let mut conn = Connection::open(socket)?;
+    conn.ask(request)
+}
+
+/// One connection to a VM's control socket.
+struct Connection {
+    path: String,
+    stream: std::os::unix::net::UnixStream,
+    replies: std::io::BufReader<std::os::unix::net::UnixStream>,
+}
+
+impl Connection {
+    fn open(socket: &Path) -> Result<Self, CliError> {
+        let path = socket.display().to_string();
+        let io = |source| CliError::Control {
+            path: path.clone(),
+            source,
+        };
+        let stream = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .map_err(io)?;
+        let replies = std::io::BufReader::new(stream.try_clone().map_err(io)?);
+        Ok(Connection {
+            path,
+            stream,
+            replies,
+        })
+    }
+
+    /// Sends one request line and reads its reply line.
+    fn ask(&mut self, request: &str) -> Result<(String, vmm_backend::control::Reply), CliError> {
+        use std::io::BufRead;
+        let io = |source| CliError::Control {
+            path: self.path.clone(),
+            source,
+        };
+        self.stream
+            .write_all(format!("{request}\n").as_bytes())
+            .map_err(io)?;
+        let mut line = String::new();
+        if self.replies.read_line(&mut line).map_err(io)? == 0 {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("the VM closed the connection without answering {request:?}"),
+            )));
+        }
+        let reply = serde_json::from_str(line.trim()).map_err(|e| CliError::BadReply {
+            path: self.path.clone(),
+            line: line.trim().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok((line, reply))
+    }
+}
+
+/// `vtopo hotplug SOCKET session`: every non-blank line of `input` is a
+/// request on one connection; each reply line goes to `out` (flushed) as it
+/// comes. Returns how many requests the VM refused.
+fn hotplug_session(
+    socket: &Path,
+    input: impl std::io::BufRead,
+    mut out: impl Write,
+) -> Result<usize, CliError> {
+    let mut conn = Connection::open(socket)?;
+    let mut refused = 0;
+    for line in input.lines() {
+        let line = line.map_err(|source| CliError::Session {
+            stream: "standard input",
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (text, reply) = conn.ask(&line)?;
+        if reply.error.is_some() {
+            refused += 1;
+        }
+        let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        if let Err(source) = written {
+            return Err(CliError::Session {
+                stream: "standard output",
+                source,
+            });
+        }
+    }
+    Ok(refused)
 }
 
 /// Prints an error and its sources on one line; planner diagnostics, wherever
@@ -328,6 +398,23 @@ fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
+        Command::Hotplug {
+            socket,
+            action: HotplugAction::Session,
+        } => match hotplug_session(&socket, std::io::stdin().lock(), std::io::stdout().lock()) {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(refused) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "vtopo: the VM refused {refused} request(s)"
+                );
+                ExitCode::from(EXIT_INVALID)
+            }
+            Err(e) => {
+                print_error(&e);
+                ExitCode::from(e.exit_code())
+            }
+        },
         Command::Hotplug { socket, action } => {
             let request = match action {
                 HotplugAction::Status => serde_json::json!({ "cmd": "status" }),
@@ -340,6 +427,7 @@ fn run(cli: Cli) -> ExitCode {
                 HotplugAction::Remove { cpu } => serde_json::json!({ "cmd": "remove", "cpu": cpu }),
                 HotplugAction::Shutdown => serde_json::json!({ "cmd": "shutdown" }),
                 HotplugAction::Raw { line } => serde_json::Value::String(line),
+                HotplugAction::Session => unreachable!("handled above"),
             };
             let request = match request {
                 serde_json::Value::String(line) => line,

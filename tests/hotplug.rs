@@ -90,6 +90,44 @@ fn test_hotplug_client_adds_removes_and_reports_through_the_lifecycle() {
 }
 
 #[test]
+fn test_hotplug_session_answers_each_line_on_one_connection() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    // One connection only: a second one would never be served.
+    let socket = serve(1);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vtopo"))
+        .args(["hotplug", socket.to_str().expect("utf-8"), "session"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vtopo runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(
+            b"{\"cmd\":\"add\",\"cpu\":4}\n\n  \n{\"cmd\":\"add\",\"cpu\":4}\nnot json\n{\"cmd\":\"status\"}\n",
+        )
+        .expect("requests");
+    let out = child.wait_with_output().expect("vtopo ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let replies: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON reply per line"))
+        .collect();
+    assert_eq!(replies.len(), 4, "blank lines get no reply: {stdout}");
+    assert_eq!(replies[0]["cpus"], serde_json::json!([4]));
+    assert!(replies[1]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("CPU 4")));
+    assert!(replies[2]["error"].is_string());
+    assert_eq!(replies[3]["status"][4]["state"], "present");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused 2 request(s)"));
+}
+
+#[test]
 fn test_hotplug_client_without_a_vm_names_the_socket() {
     let out = vtopo(&["hotplug", "/nonexistent/vtopo.sock", "status"]);
     assert_eq!(out.status.code(), Some(1));
