@@ -21,6 +21,9 @@
 #   vtopo.dumpacpi=1   also print every firmware ACPI table as a VTOPO-TABLE line (base64)
 #   vtopo.devmem=A:W:V[,...]  devmem writes (address, width in bits, value) before the
 #                      first report, each echoed as VTOPO-DEVMEM (malicious-guest tests)
+#   vtopo.bootlog=1    after the first report, print the kernel log as VTOPO-KLOG lines
+#                      (boot-time studies: with initcall_debug, only initcalls that took
+#                      10 ms or more are kept; every printed byte is a console exit)
 #   vtopo.debug=1      set -x
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -172,17 +175,17 @@ tables_dump() {
 # Wait until the console's output has been transmitted (busybox stty sets with TCSADRAIN).
 drain() { stty -F /dev/console -tostop 2>/dev/null || true; }
 
-seq_next() {
+seq_next() { # sets SEQ (no command substitution: a fork costs tens of ms in a nested guest)
     # A counter shared by PID 1 and the uevent handlers (they run one at a time).
-    n=0
-    [ -r /run/vtopo.seq ] && read -r n </run/vtopo.seq
-    n=$((n + 1))
-    echo $n >/run/vtopo.seq
-    echo $n
+    SEQ=0
+    [ -r /run/vtopo.seq ] && read -r SEQ </run/vtopo.seq
+    SEQ=$((SEQ + 1))
+    echo $SEQ >/run/vtopo.seq
 }
 
 report() { # event
-    s=$(seq_next)
+    seq_next
+    s=$SEQ
     case "$1" in add:*|remove:*|online:*|offline:*) event_line "$s" "$1" ;; esac
     guest_line "$s" "$1"
 }
@@ -214,26 +217,32 @@ fi
 # ---------------------------------------------------------------------------------------
 # PID 1
 # ---------------------------------------------------------------------------------------
-/bin/busybox mkdir -p /proc /sys /dev /run /tmp /bin /sbin /usr/bin /usr/sbin
-/bin/busybox --install -s 2>/dev/null
-mount -t proc proc /proc
+# The first line, before anything else forks (each fork+exec costs tens of milliseconds
+# under emulation, more in a nested guest): "boot to init" timings end at this line. It is
+# short (a report line is kilobytes, and on a nested VMM's console every byte is an exit).
+# /proc is in the image (scripts/mkinitramfs.sh). The kernel opened /dev/console for init
+# if the node exists in the initramfs; otherwise the line follows the re-open below.
+/bin/busybox mount -t proc proc /proc
 read -r INIT_UPTIME _ </proc/uptime
+init_line() {
+    # UEFI leaves clear-screen escape sequences on the serial line without a newline: start
+    # on a fresh line so that report lines begin with their marker.
+    echo
+    echo "VTOPO-INIT v=1;uptime=$INIT_UPTIME"
+}
+if [ -t 1 ]; then init_line; INIT_LINE=1; fi
+/bin/busybox mkdir -p /sys /dev /run /tmp /bin /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s 2>/dev/null
 ARCH=$(uname -m)
 KREL=$(uname -r)
 export INIT_UPTIME ARCH KREL   # also seen by the uevent handlers
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || mount -t tmpfs tmpfs /dev
 mount -t tmpfs tmpfs /run
-# The kernel opens /dev/console for init only if the node exists in the initramfs.
 exec </dev/console >/dev/console 2>&1
-# UEFI leaves clear-screen escape sequences on the serial line without a newline: start on a
-# fresh line so that report lines begin with their marker.
-echo
+[ "${INIT_LINE:-}" = 1 ] || init_line
 # Machine-driven console: do not echo commands back (responses are VTOPO-* lines).
 stty -F /dev/console -echo 2>/dev/null
-# A short first line: when the init started (a report line is kilobytes, and on a nested VMM's
-# console every byte is an exit: timing "boot to init" by it would time the console).
-echo "VTOPO-INIT v=1;uptime=$INIT_UPTIME"
 
 opt() { # value of vtopo.$1= on the kernel command line, "" if absent
     for w in $(cat /proc/cmdline); do
@@ -255,6 +264,11 @@ done
 report boot
 acpi_line
 [ "$(opt dumpacpi)" = 1 ] && tables_dump
+if [ "$(opt bootlog)" = 1 ]; then
+    dmesg | awk '/ calling  / { next }
+        / initcall .* returned .* after [0-9]+ usecs/ { u = $0; sub(/ usecs.*/, "", u); sub(/.* after /, "", u); if (u + 0 < 10000) next }
+        { print "VTOPO-KLOG " $0 }'
+fi
 if [ "$(opt poweroff)" = 1 ]; then
     drain
     poweroff -f
