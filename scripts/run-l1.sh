@@ -36,6 +36,7 @@ usage: $0 ARCH INITRD [options] [-- EXTRA_QEMU_ARGS...]
   -m, --mem SIZE     default 3G (x86_64) | 2G (aarch64)
   --smp N            default 1 (x86_64) | 2 (aarch64)
   --cpu MODEL        default max
+  --accel OPTS       QEMU -accel (default tcg,thread=multi; the lab study tries tcg,thread=single)
   --bios [PATH]      aarch64: boot through UEFI (default firmware $QEMU_EFI)
   --quiet-console    do not copy the console to stdout
   --dry-run          print the QEMU command line and exit
@@ -47,7 +48,8 @@ EOF
 arch=$1
 initrd=$2
 shift 2
-run="" timeout_s=300 log="" append="" kernel="" mem="" smp="" cpu=max bios="" echo_console=1
+run="" timeout_s=300 log="" append="" kernel="" mem="" smp="" cpu=max accel="tcg,thread=multi"
+bios="" echo_console=1
 dry=0 extra=()
 need() { [[ $# -ge 2 && -n ${2-} ]] || { echo "run-l1: $1 needs a value" >&2; usage; }; }
 while [[ $# -gt 0 ]]; do
@@ -60,6 +62,7 @@ while [[ $# -gt 0 ]]; do
         -m|--mem) need "$@"; mem=$2; shift 2 ;;
         --smp) need "$@"; smp=$2; shift 2 ;;
         --cpu) need "$@"; cpu=$2; shift 2 ;;
+        --accel) need "$@"; accel=$2; shift 2 ;;
         --bios)
             if [[ $# -ge 2 && ${2-} != -* ]]; then bios=$2; shift 2; else bios=$QEMU_EFI; shift; fi ;;
         --quiet-console) echo_console=0; shift ;;
@@ -93,7 +96,7 @@ cmdline="console=$console panic=-1 quiet"
 [[ -z $run ]] || cmdline+=" vtopo.run=\"$run\""
 [[ -z $append ]] || cmdline+=" $append"
 
-cmd=("$qemu" -accel "tcg,thread=multi" "${machine[@]}" -cpu "$cpu" -smp "$smp" -m "$mem")
+cmd=("$qemu" -accel "$accel" "${machine[@]}" -cpu "$cpu" -smp "$smp" -m "$mem")
 [[ -z $bios ]] || cmd+=(-bios "$bios")
 cmd+=(-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
       -nodefaults -display none -serial stdio -no-reboot -nic none)

@@ -404,7 +404,8 @@ fn bench_x86_vtopo_against_qemu() {
 /// boot is classified: L1 died or hung (lab), L2 hang with the VMM alive
 /// (lab unless only vtopo shows it), VMM exited or refused (VMM). Settings
 /// default to `max:1,EPYC-v4+svm:1,max:2` (`VTOPO_STUDY_SETTINGS`,
-/// `CPU:SMP` with `+` for `,`).
+/// `CPU:SMP[:single]` with `+` for `,`; `single` runs the L1 under
+/// `-accel tcg,thread=single`).
 #[test]
 #[ignore = "study: tens of minutes of nested emulation"]
 fn study_x86_lab_reliability() {
@@ -425,20 +426,38 @@ fn study_x86_lab_reliability() {
         .unwrap_or_else(|_| "max:1,EPYC-v4+svm:1,max:2".to_string());
     let mut rows = Vec::new();
     for setting in settings.split(',') {
-        let (cpu, smp) = setting.split_once(':').expect("CPU:SMP");
-        let cpu = cpu.replace('+', ",");
-        let smp: u32 = smp.parse().expect("SMP count");
+        let mut parts = setting.split(':');
+        let cpu = parts.next().expect("CPU").replace('+', ",");
+        let smp: u32 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("CPU:SMP[:single]");
+        let single = match parts.next() {
+            None => false,
+            Some("single") => true,
+            Some(other) => panic!("{setting}: {other:?} is not `single`"),
+        };
         let l1 = Boot {
             cpu: Some(&cpu),
             smp: Some(smp),
+            accel: single.then_some("tcg,thread=single"),
             ..Boot::default()
+        };
+        let name = if single {
+            format!("-cpu {cpu} -smp {smp} -accel tcg,thread=single")
+        } else {
+            format!("-cpu {cpu} -smp {smp}")
         };
         let mut l1_failures = Vec::new();
         // vmm -> (boots, complete boots, cycles done, failures)
         let mut per: std::collections::BTreeMap<String, (u32, u32, usize, Vec<String>)> =
             std::collections::BTreeMap::new();
         for r in 0..l1_runs {
-            let dir = vmm::scenario_dir(&format!("study-{}-{smp}-{r}", cpu.replace(',', "")));
+            let dir = vmm::scenario_dir(&format!(
+                "study-{}-{smp}{}-{r}",
+                cpu.replace(',', ""),
+                if single { "-single" } else { "" }
+            ));
             let (samples, run) = bench::run(runs, cycles, &dir, &l1);
             if !matches!(run.outcome, Outcome::Exited(0)) {
                 l1_failures.push(format!("{:?}", run.outcome));
@@ -457,7 +476,7 @@ fn study_x86_lab_reliability() {
         }
         for (vmm, (boots, ok, done, failures)) in per {
             rows.push(format!(
-                "| `-cpu {cpu} -smp {smp}` | {vmm} | {ok}/{boots} | {done}/{} | {} | {} |",
+                "| `{name}` | {vmm} | {ok}/{boots} | {done}/{} | {} | {} |",
                 boots as usize * cycles as usize,
                 if failures.is_empty() {
                     "none".to_string()

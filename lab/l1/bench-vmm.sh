@@ -57,8 +57,17 @@ rss() { # PID -> "vmm_kb guest_kb"
          END { printf "%d %d", v, g }' "/proc/$1/smaps"
 }
 
-# QMP over two FIFOs (QEMU -chardev pipe): no socket client needed in the L1.
+# Both VMMs are driven over one open session each, through two FIFOs (fds 7 and 8), so that
+# no request pays for a new process or connection: QMP over QEMU's -chardev pipe, and
+# `vtopo hotplug SOCKET session` for vtopo (one JSON request per line, one reply line each).
 qmp() { echo "$1" >&7; while read -r _l <&8; do case $_l in *'"return"'*|*'"error"'*) echo "$_l"; return ;; esac; done; }
+ctl() { echo "$1" >&7; read -r _l <&8 || return 1; case $_l in *'"error"'*) return 1 ;; esac; }
+session() { # the vtopo session, once the control socket is there
+    until [ -S /tmp/ctl ]; do sleep 0.02; done
+    rm -f /tmp/ctl.in /tmp/ctl.out; mkfifo /tmp/ctl.in /tmp/ctl.out
+    vtopo hotplug /tmp/ctl session </tmp/ctl.in >/tmp/ctl.out 2>/dev/null &
+    exec 7>/tmp/ctl.in 8</tmp/ctl.out
+}
 
 start() { # VMM -> PID
     : >"$OUT"
@@ -81,21 +90,21 @@ start() { # VMM -> PID
 
 add() {
     case $1 in
-        vtopo) vtopo hotplug /tmp/ctl add --cpu "$CPU" >/dev/null 2>&1 ;;
+        vtopo) ctl "{\"cmd\":\"add\",\"cpu\":$CPU}" ;;
         qemu) qmp "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"host-x86_64-cpu\",\"id\":\"hp\",$(echo "$QID" | sed 's/\([a-z-]*\)=\([0-9]*\)/"\1":\2/g')}}" | grep -q '"return"' ;;
     esac
 }
 
 remove() {
     case $1 in
-        vtopo) vtopo hotplug /tmp/ctl remove --cpu "$CPU" >/dev/null 2>&1 ;;
+        vtopo) ctl "{\"cmd\":\"remove\",\"cpu\":$CPU}" ;;
         qemu) qmp '{"execute":"device_del","arguments":{"id":"hp"}}' | grep -q '"return"' ;;
     esac
 }
 
 stop() {
     case $1 in
-        vtopo) vtopo hotplug /tmp/ctl shutdown >/dev/null 2>&1 ;;
+        vtopo) [ -n "${SESSION:-}" ] && ctl '{"cmd":"shutdown"}'; exec 7>&- 8<&- ;;
         qemu) qmp '{"execute":"quit"}' >/dev/null; exec 7>&- 8<&- ;;
     esac
     _t=$(now)
@@ -110,7 +119,7 @@ lost() { if kill -0 "$PID" 2>/dev/null; then echo "hang: $1"; else echo "vmm-exi
 one() { # VMM RUN
     t0=$(now)
     start "$1"
-    status=OK boot="" adds="" removes=""
+    status=OK boot="" adds="" removes="" SESSION=""
     while ! grep -q VTOPO-INIT "$OUT"; do
         if ! kill -0 "$PID" 2>/dev/null; then status="vmm-exited: before the guest init"; break; fi
         if over "$t0" 120; then status="hang: no guest init after 120 s"; break; fi
@@ -123,7 +132,7 @@ one() { # VMM RUN
         sleep 0.02
     done
     if [ "$status" = OK ]; then
-        [ "$1" = vtopo ] && until [ -S /tmp/ctl ]; do sleep 0.02; done
+        [ "$1" = vtopo ] && session && SESSION=1
         c=0
         while [ "$c" -lt "$CYCLES" ]; do
             c=$((c + 1))

@@ -294,6 +294,9 @@ pub struct Boot<'a> {
     pub cpu: Option<&'a str>,
     /// The L1's vCPU count (run-l1.sh `--smp`; default 1 on x86, 2 on arm64).
     pub smp: Option<u32>,
+    /// The L1's QEMU accelerator options (run-l1.sh `--accel`; default
+    /// `tcg,thread=multi`).
+    pub accel: Option<&'a str>,
 }
 
 impl Default for Boot<'_> {
@@ -304,6 +307,7 @@ impl Default for Boot<'_> {
             timeout: L1_TIMEOUT,
             cpu: None,
             smp: None,
+            accel: None,
         }
     }
 }
@@ -328,6 +332,9 @@ pub fn boot(arch: Arch, initrd: &Path, opts: &Boot<'_>, log: &Path) -> L1Run {
     }
     if let Some(cpu) = opts.cpu {
         args.extend(["--cpu".to_string(), cpu.to_string()]);
+    }
+    if let Some(accel) = opts.accel {
+        args.extend(["--accel".to_string(), accel.to_string()]);
     }
     if let Some(smp) = opts.smp {
         args.extend(["--smp".to_string(), smp.to_string()]);
