@@ -259,7 +259,11 @@ mod tests {
                 assert_eq!(region.start_addr().0, range.base.0, "{file}");
                 assert_eq!(region.len(), range.size, "{file}");
                 let host = region.as_ptr() as usize;
-                assert_eq!(host % HUGE, range.base.0 as usize % HUGE, "{file}: {range}");
+                assert_eq!(
+                    host as u64 % HUGE as u64,
+                    range.base.0 % HUGE as u64,
+                    "{file}: {range}"
+                );
                 let last = GuestAddress(range.base.0 + range.size - 1);
                 ram.mem()
                     .write_obj(0xA5u8, GuestAddress(range.base.0))

@@ -352,6 +352,22 @@ impl ArchVm for Platform {
         if x2apic_mode {
             log("x2APIC IDs above 254: local APICs start in x2APIC mode");
         }
+        let unusable: Vec<u32> = plan
+            .cpus
+            .iter()
+            .filter(|c| c.x2apic_id.is_some_and(|a| a.0 > 0xFF))
+            .map(|c| c.index.0)
+            .collect();
+        if let (Some(first), Some(last)) = (unusable.first(), unusable.last()) {
+            // See the module documentation: no split irqchip yet.
+            log(&format!(
+                "warning: {} CPU(s) (plan indices {first}..={last}) have x2APIC IDs above 255: \
+                 a Linux guest will not online them \
+                 (it needs interrupt remapping or the extended MSI destination ID, which KVM's \
+                 in-kernel I/O APIC cannot offer; vtopo has no user-space I/O APIC yet)",
+                unusable.len()
+            ));
+        }
         Ok(Self {
             supported_cpuid,
             legacy,
