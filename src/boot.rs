@@ -21,6 +21,7 @@ use planner::ids::{GuestAddr, GuestRange};
 use planner::platform::PlatformKind;
 use serde::Serialize;
 
+use crate::cli::parse_integer;
 use crate::compile::{hex_sha256, plan_sha256};
 use tablegen::boot::{BootArtifacts, BootError, BootOptions};
 
@@ -61,16 +62,6 @@ pub struct BootArgs {
     /// boot RAM range); default: the top of boot RAM, 2 MiB aligned.
     #[arg(long, value_parser = parse_integer)]
     pub blob_address: Option<u64>,
-}
-
-/// Parses a decimal or 0x-prefixed hexadecimal integer (`_` allowed).
-fn parse_integer(text: &str) -> Result<u64, String> {
-    let t = text.trim().replace('_', "");
-    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => t.parse::<u64>(),
-    };
-    parsed.map_err(|_| format!("{text:?} is not a decimal or 0x-prefixed hexadecimal integer"))
 }
 
 /// Errors of `vtopo boot-artifacts`.
@@ -399,13 +390,6 @@ pub fn run(args: &BootArgs) -> Result<String, BootCliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn test_parse_integer_accepts_hex_and_decimal() {
-        assert_eq!(parse_integer("0x4000_0000"), Ok(0x4000_0000));
-        assert_eq!(parse_integer("4096"), Ok(4096));
-        assert!(parse_integer("0xg").is_err());
-    }
 
     #[test]
     fn test_qemu_path_doubles_commas() {

@@ -168,8 +168,8 @@ pub enum HotplugAction {
     Session,
 }
 
-/// Parses a decimal or 0x-prefixed hexadecimal integer.
-fn parse_integer(text: &str) -> Result<u64, String> {
+/// Parses a decimal or 0x-prefixed hexadecimal integer (`_` allowed).
+pub(crate) fn parse_integer(text: &str) -> Result<u64, String> {
     let t = text.trim().replace('_', "");
     let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16),
@@ -187,4 +187,20 @@ fn parse_address(text: &str) -> Result<u64, String> {
 fn parse_u32(text: &str) -> Result<u32, String> {
     let v = parse_integer(text)?;
     u32::try_from(v).map_err(|_| format!("{text:?} does not fit 32 bits"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_integer_accepts_hex_and_decimal() {
+        assert_eq!(parse_integer("0x4000_0000"), Ok(0x4000_0000));
+        assert_eq!(parse_integer("4096"), Ok(4096));
+        assert!(parse_integer("0xg").is_err());
+        assert_eq!(
+            parse_u32("0x1_0000_0000").map_err(|e| e.contains("32 bits")),
+            Err(true)
+        );
+    }
 }
