@@ -215,23 +215,43 @@ pub fn create(plan: &Plan) -> Result<GuestRam, VmError> {
 /// KVM refused a slot.
 pub fn register(vm: &VmFd, mem: &GuestMemoryMmap) -> Result<(), VmError> {
     for (slot, region) in (0u32..).zip(mem.iter()) {
-        let region_desc = kvm_userspace_memory_region {
-            slot,
-            flags: 0,
-            guest_phys_addr: region.start_addr().0,
-            memory_size: region.len(),
-            userspace_addr: region.as_ptr() as u64,
-        };
-        // SAFETY: the region is a live mapping of `memory_size` bytes owned by
-        // `mem`, which the VM keeps for its whole life (the caller holds it
-        // until the process ends); slots do not overlap (the plan's ranges
-        // are disjoint).
-        unsafe { vm.set_user_memory_region(region_desc) }.map_err(VmError::kvm(format!(
-            "register guest memory slot {slot} at {:#x}",
-            region.start_addr().0
-        )))?;
+        // SAFETY: the region is a live mapping owned by `mem`, which the VM
+        // keeps for its whole life (the caller holds it until the process
+        // ends); slots do not overlap (the plan's ranges are disjoint).
+        unsafe { register_slot(vm, slot, region, "guest memory") }?;
     }
     Ok(())
+}
+
+/// Registers `region` with KVM as memory slot `slot` (`what` names it in
+/// errors).
+///
+/// # Safety
+/// The region's mapping must stay alive as long as the VM can use the slot,
+/// and must not overlap another slot's guest range.
+///
+/// # Errors
+/// KVM refused the slot.
+pub unsafe fn register_slot(
+    vm: &VmFd,
+    slot: u32,
+    region: &GuestRegionMmap,
+    what: &str,
+) -> Result<(), VmError> {
+    let desc = kvm_userspace_memory_region {
+        slot,
+        flags: 0,
+        guest_phys_addr: region.start_addr().0,
+        memory_size: region.len(),
+        userspace_addr: region.as_ptr() as u64,
+    };
+    // SAFETY: the caller guarantees the mapping's life and that the guest
+    // range is free; `desc` describes exactly the region's mapping.
+    unsafe { vm.set_user_memory_region(desc) }.map_err(VmError::kvm(format!(
+        "register {what} ({:#x}, {} bytes) as memory slot {slot}",
+        region.start_addr().0,
+        region.len()
+    )))
 }
 
 #[cfg(test)]

@@ -43,8 +43,8 @@ use std::fs::File;
 use std::io::Write;
 
 use kvm_bindings::{
-    kvm_cpuid_entry2, kvm_enable_cap, kvm_msr_entry, kvm_pit_config, kvm_userspace_memory_region,
-    CpuId, Msrs, KVMIO, KVM_CAP_X2APIC_API, KVM_MAX_CPUID_ENTRIES, KVM_PIT_SPEAKER_DUMMY,
+    kvm_cpuid_entry2, kvm_enable_cap, kvm_msr_entry, kvm_pit_config, CpuId, Msrs, KVMIO,
+    KVM_CAP_X2APIC_API, KVM_MAX_CPUID_ENTRIES, KVM_PIT_SPEAKER_DUMMY,
     KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK, KVM_X2APIC_API_USE_32BIT_IDS,
 };
 use kvm_ioctls::{Cap, Kvm, VcpuFd, VmFd};
@@ -57,13 +57,13 @@ use planner::platform::PlatformKind;
 use planner::Plan;
 use tablegen::fadt::PowerRegisters;
 use tablegen::link::{link, Placement};
-use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 use vm_superio::{Serial, Trigger};
 
 use crate::lifecycle::Start;
 use crate::vm::{
-    log, trace, Access, ArchVm, Claim, ConsoleDevice, Images, IrqChange, Loaded, PsciCall, Space,
-    VmError,
+    log, memory, trace, Access, ArchVm, Claim, ConsoleDevice, Images, IrqChange, Loaded, PsciCall,
+    Space, VmError,
 };
 
 /// KVM's TSS (three pages) and identity-map page (Intel VMX real mode;
@@ -250,21 +250,12 @@ impl Platform {
         let legacy = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(start), size)])
             .map_err(|e| VmError::Memory(format!("cannot map the legacy area: {e}")))?;
         for region in legacy.iter() {
-            let desc = kvm_userspace_memory_region {
-                slot,
-                flags: 0,
-                guest_phys_addr: region.start_addr().0,
-                memory_size: region.len(),
-                userspace_addr: region.as_ptr() as u64,
-            };
-            // SAFETY: the region is a live anonymous mapping of
-            // `memory_size` bytes owned by the Platform, which the VM keeps
-            // until the process ends; the range 0xa0000..0x100000 is outside
-            // every plan RAM range (the x86 hole 640 KiB..1 MiB), and `slot`
-            // (KVM's last) is not one of the plan's RAM slots (numbered from 0).
-            unsafe { vm.set_user_memory_region(desc) }.map_err(VmError::kvm(format!(
-                "register the legacy area {start:#x}..{end:#x} as memory slot {slot}"
-            )))?;
+            // SAFETY: the region is a live anonymous mapping owned by the
+            // Platform, which the VM keeps until the process ends; the range
+            // 0xa0000..0x100000 is outside every plan RAM range (the x86 hole
+            // 640 KiB..1 MiB), and `slot` (KVM's last) is not one of the
+            // plan's RAM slots (numbered from 0).
+            unsafe { memory::register_slot(vm, slot, region, "the legacy area") }?;
         }
         Ok(legacy)
     }
