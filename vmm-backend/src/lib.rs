@@ -52,3 +52,11 @@ pub fn arch_mismatch(arch: planner::arch::Arch) -> Option<String> {
         )
     })
 }
+
+/// The plan of `topologies/FILE`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_plan(file: &str) -> planner::Plan {
+    let path = format!("{}/../topologies/{file}", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(&path).expect("topology file");
+    planner::plan_source(file, &source).expect("valid topology")
+}

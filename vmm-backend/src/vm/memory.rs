@@ -259,11 +259,7 @@ mod tests {
     use super::*;
     use vm_memory::Bytes;
 
-    fn plan(file: &str) -> Plan {
-        let path = format!("{}/../topologies/{file}", env!("CARGO_MANIFEST_DIR"));
-        let source = std::fs::read_to_string(&path).expect("topology file");
-        planner::plan_source(file, &source).expect("valid topology")
-    }
+    use crate::test_plan as plan;
 
     /// Every region's host address agrees with its guest address in the low
     /// 21 bits (x86's RAM above the legacy hole starts at 1 MiB), the memory

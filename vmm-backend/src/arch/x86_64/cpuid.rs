@@ -404,11 +404,7 @@ pub fn guest_cpuid(plan: &Plan, index: u32, host: &[kvm_cpuid_entry2]) -> Vec<kv
 mod tests {
     use super::*;
 
-    fn plan(file: &str) -> Plan {
-        let path = format!("{}/../topologies/{file}", env!("CARGO_MANIFEST_DIR"));
-        let source = std::fs::read_to_string(&path).expect("topology file");
-        planner::plan_source(file, &source).expect("valid topology")
-    }
+    use crate::test_plan as plan;
 
     fn vendor_regs(name: &[u8; 12], max: u32) -> [u32; 4] {
         let word = |i: usize| u32::from_le_bytes([name[i], name[i + 1], name[i + 2], name[i + 3]]);
