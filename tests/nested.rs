@@ -401,8 +401,11 @@ fn bench_x86_vtopo_against_qemu() {
 /// setting, `VTOPO_STUDY_L1_RUNS` L1 runs (default 2) of
 /// `lab/l1/bench-vmm.sh` with `VTOPO_BENCH_RUNS` boots of each VMM (default
 /// 3) and `VTOPO_BENCH_CYCLES` add/remove cycles (default 5). Every failed
-/// boot is classified: L1 died or hung (lab), L2 hang with the VMM alive
-/// (lab unless only vtopo shows it), VMM exited or refused (VMM). Settings
+/// boot is classified: L1 died or hung (lab; attributed to the boot in
+/// progress, whose VMM's row counts it), L2 hang with the VMM alive (lab
+/// unless only vtopo shows it), VMM exited or refused (VMM); the console of
+/// every L1 run with a failure is kept in `.cache/lab/logs/study-*.log`.
+/// Each row also has the medians of boot and hot-add latency. Settings
 /// default to `max:1,EPYC-v4+svm:1,max:2` (`VTOPO_STUDY_SETTINGS`,
 /// `CPU:SMP[:single]` with `+` for `,`; `single` runs the L1 under
 /// `-accel tcg,thread=single`).
@@ -449,52 +452,116 @@ fn study_x86_lab_reliability() {
             format!("-cpu {cpu} -smp {smp}")
         };
         let mut l1_failures = Vec::new();
-        // vmm -> (boots, complete boots, cycles done, failures)
-        let mut per: std::collections::BTreeMap<String, (u32, u32, usize, Vec<String>)> =
+        let mut per: std::collections::BTreeMap<String, StudyCounts> =
             std::collections::BTreeMap::new();
         for r in 0..l1_runs {
-            let dir = vmm::scenario_dir(&format!(
-                "study-{}-{smp}{}-{r}",
+            let tag = format!(
+                "{}-{smp}{}-{r}",
                 cpu.replace(',', ""),
                 if single { "-single" } else { "" }
-            ));
+            );
+            let dir = vmm::scenario_dir(&format!("study-{tag}"));
             let (samples, run) = bench::run(runs, cycles, &dir, &l1);
-            if !matches!(run.outcome, Outcome::Exited(0)) {
-                l1_failures.push(format!("{:?}", run.outcome));
-            }
+            let l1_failed = !matches!(run.outcome, Outcome::Exited(0));
             for s in &samples {
                 let e = per.entry(s.vmm.clone()).or_default();
-                e.0 += 1;
-                e.2 += s.remove.len();
+                e.boots += 1;
+                e.cycles += s.remove.len();
+                e.boot_s.extend(s.boot);
+                e.add_s.extend(&s.add);
                 if s.status == "OK" {
-                    e.1 += 1;
+                    e.complete += 1;
                 } else {
-                    e.3.push(s.status.clone());
+                    e.failures.push(s.status.clone());
+                }
+            }
+            // The boot in progress when the L1 died or hung: a start line
+            // without its end line (bench-vmm.sh prints them in pairs).
+            let started: Vec<(String, String)> = run
+                .output()
+                .filter_map(|l| l.strip_prefix("VTOPO-BENCH-START "))
+                .map(|l| {
+                    let field = |k: &str| {
+                        l.split(';')
+                            .find_map(|kv| kv.strip_prefix(k))
+                            .unwrap_or("?")
+                            .to_string()
+                    };
+                    (field("vmm="), field("run="))
+                })
+                .collect();
+            if l1_failed {
+                let what = format!("{:?}", run.outcome);
+                match started.get(samples.len()) {
+                    Some((vmm, boot)) => {
+                        let e = per.entry(vmm.clone()).or_default();
+                        e.boots += 1;
+                        e.failures
+                            .push(format!("L1 {what} during boot {boot} (L1 run {r})"));
+                        l1_failures.push(format!("{what} in {vmm}'s boot {boot}"));
+                    }
+                    None => l1_failures.push(format!("{what} between boots")),
+                }
+            }
+            if l1_failed || samples.iter().any(|s| s.status != "OK") {
+                let keep = crate::util::root().join(format!(".cache/lab/logs/study-{tag}.log"));
+                let _ = std::fs::create_dir_all(keep.parent().expect("logs dir"));
+                if std::fs::copy(&run.log, &keep).is_ok() {
+                    eprintln!(
+                        "study: {name}, L1 run {r}: console kept in {}",
+                        keep.display()
+                    );
                 }
             }
             let _ = std::fs::remove_dir_all(&dir);
         }
-        for (vmm, (boots, ok, done, failures)) in per {
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2)
+                .map_or("-".to_string(), |m| format!("{m:.2} s"))
+        };
+        for (vmm, c) in per {
             rows.push(format!(
-                "| `{name}` | {vmm} | {ok}/{boots} | {done}/{} | {} | {} |",
-                boots as usize * cycles as usize,
-                if failures.is_empty() {
+                "| `{name}` | {vmm} | {}/{} | {}/{} | {} | {} | {} | {} |",
+                c.complete,
+                c.boots,
+                c.cycles,
+                c.boots as usize * cycles as usize,
+                median(&c.boot_s),
+                median(&c.add_s),
+                if c.failures.is_empty() {
                     "none".to_string()
                 } else {
-                    failures.join("; ")
+                    c.failures.join("; ")
                 },
                 if l1_failures.is_empty() {
-                    "none".to_string()
+                    format!("none of {l1_runs}")
                 } else {
-                    l1_failures.join(", ")
+                    format!(
+                        "{} of {l1_runs}: {}",
+                        l1_failures.len(),
+                        l1_failures.join(", ")
+                    )
                 },
             ));
         }
     }
     eprintln!(
-        "| L1 setting | L2 VMM | boots complete | add/remove cycles done | failed boots (class: detail) | L1 failures |\n|---|---|---|---|---|---|\n{}",
+        "| L1 setting | L2 VMM | boots complete | add/remove cycles done | boot (median) | hot-add (median) | failed boots (class: detail) | L1 runs failed |\n|---|---|---|---|---|---|---|---|\n{}",
         rows.join("\n")
     );
+}
+
+/// Per L2 VMM, what one setting of the lab study saw.
+#[derive(Default)]
+struct StudyCounts {
+    boots: u32,
+    complete: u32,
+    cycles: usize,
+    boot_s: Vec<f64>,
+    add_s: Vec<f64>,
+    failures: Vec<String>,
 }
 
 /// Add/remove cycles of one slot in the x86 VMM scenario (issue 5: at least 20).

@@ -11,7 +11,8 @@
 # Files in /l1/bench/: vtopo.args (arguments of `vtopo boot` after the topology file) and
 # qemu.args (arguments of QEMU), one argument per line; lab.toml; vmlinuz; l2.gz.
 #
-# Per boot one line (times in seconds, from the L1's /proc/uptime, 10 ms resolution):
+# Per boot a line when it starts, VTOPO-BENCH-START v=1;vmm=V;run=R, and one when it ends
+# (times in seconds, from the L1's /proc/uptime, 10 ms resolution):
 #   VTOPO-BENCH v=1;vmm=V;run=R;boot=S;add=S,S,..;remove=S,S,..;rss_kb=K;guest_kb=G;status=OK|why
 # why: "hang: ..." (the VMM runs, the guest stopped answering: a watchdog fired),
 #      "vmm-exited: ..." (the VMM process ended), "vmm-refused: ..." (a request was refused)
@@ -117,6 +118,8 @@ stop() {
 lost() { if kill -0 "$PID" 2>/dev/null; then echo "hang: $1"; else echo "vmm-exited: $1"; fi; }
 
 one() { # VMM RUN
+    # Attributes an L1 death or hang to the boot in progress (the study, tests/nested.rs).
+    echo "VTOPO-BENCH-START v=1;vmm=$1;run=$2"
     t0=$(now)
     start "$1"
     status=OK boot="" adds="" removes="" SESSION=""
