@@ -14,6 +14,8 @@
 # Per boot a line when it starts, VTOPO-BENCH-START v=1;vmm=V;run=R, and one when it ends
 # (times in seconds, from the L1's /proc/uptime, 10 ms resolution):
 #   VTOPO-BENCH v=1;vmm=V;run=R;boot=S;add=S,S,..;remove=S,S,..;rss_kb=K;guest_kb=G;status=OK|why
+# After a failed boot, the last 20 lines of the guest console and of the VMM's stderr, as
+# VTOPO-BENCH-CONSOLE and VTOPO-BENCH-STDERR lines.
 # why: "hang: ..." (the VMM runs, the guest stopped answering: a watchdog fired),
 #      "vmm-exited: ..." (the VMM process ended), "vmm-refused: ..." (a request was refused)
 # boot: VMM process start to the guest init's first line (VTOPO-INIT); add: request to the
@@ -26,6 +28,10 @@
 RUNS=$1 CYCLES=$2 CPU=$3 QID=$4
 B=/l1/bench
 OUT=/tmp/bench.out
+ERR=/tmp/bench.err   # the VMM's stderr (the last line goes into a failed boot's status)
+# A VMM that dies while we write to its FIFO must not kill the script (SIGPIPE): the write
+# fails instead, and the boot is reported as vmm-exited.
+trap '' PIPE
 now() { read -r _u _ </proc/uptime; echo "$_u"; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 over() { awk -v a="$1" -v b="$(now)" -v l="$2" 'BEGIN { exit !(b - a > l) }'; }
@@ -61,8 +67,12 @@ rss() { # PID -> "vmm_kb guest_kb"
 # Both VMMs are driven over one open session each, through two FIFOs (fds 7 and 8), so that
 # no request pays for a new process or connection: QMP over QEMU's -chardev pipe, and
 # `vtopo hotplug SOCKET session` for vtopo (one JSON request per line, one reply line each).
-qmp() { echo "$1" >&7; while read -r _l <&8; do case $_l in *'"return"'*|*'"error"'*) echo "$_l"; return ;; esac; done; }
-ctl() { echo "$1" >&7; read -r _l <&8 || return 1; case $_l in *'"error"'*) return 1 ;; esac; }
+qmp() {
+    echo "$1" >&7 || return 1
+    while read -r _l <&8; do case $_l in *'"return"'*|*'"error"'*) echo "$_l"; return ;; esac; done
+    return 1
+}
+ctl() { echo "$1" >&7 || return 1; read -r _l <&8 || return 1; case $_l in *'"error"'*) return 1 ;; esac; }
 session() { # the vtopo session, once the control socket is there
     until [ -S /tmp/ctl ]; do sleep 0.02; done
     rm -f /tmp/ctl.in /tmp/ctl.out; mkfifo /tmp/ctl.in /tmp/ctl.out
@@ -71,18 +81,18 @@ session() { # the vtopo session, once the control socket is there
 }
 
 start() { # VMM -> PID
-    : >"$OUT"
+    : >"$OUT"; : >"$ERR"
     case $1 in
         vtopo)
             rm -f /tmp/ctl
             # shellcheck disable=SC2046 # one argument per line
             ( IFS='
-'; exec vtopo boot "$B/lab.toml" $(cat "$B/vtopo.args") --control /tmp/ctl ) >>"$OUT" 2>/dev/null &
+'; exec vtopo boot "$B/lab.toml" $(cat "$B/vtopo.args") --control /tmp/ctl ) >>"$OUT" 2>>"$ERR" &
             PID=$! ;;
         qemu)
             rm -f /tmp/qmp.in /tmp/qmp.out; mkfifo /tmp/qmp.in /tmp/qmp.out
             ( IFS='
-'; exec /l1/qemu/run $(cat "$B/qemu.args") -chardev pipe,id=qmp,path=/tmp/qmp -mon chardev=qmp,mode=control ) >>"$OUT" 2>/dev/null &
+'; exec /l1/qemu/run $(cat "$B/qemu.args") -chardev pipe,id=qmp,path=/tmp/qmp -mon chardev=qmp,mode=control ) >>"$OUT" 2>>"$ERR" &
             PID=$!
             exec 7>/tmp/qmp.in 8</tmp/qmp.out
             qmp '{"execute":"qmp_capabilities"}' >/dev/null ;;
@@ -115,7 +125,9 @@ stop() {
 }
 
 # lost TEXT: the status of a step that timed out: the VMM died, or the guest hangs.
-lost() { if kill -0 "$PID" 2>/dev/null; then echo "hang: $1"; else echo "vmm-exited: $1"; fi; }
+lost() { if kill -0 "$PID" 2>/dev/null; then echo "hang: $1"; else echo "vmm-exited: $1$(last_err)"; fi; }
+# last_err: the VMM's last stderr line, for a status (no ';': it separates the fields).
+last_err() { _e=$(tail -n 1 "$ERR" 2>/dev/null | tr ';' ','); [ -n "$_e" ] && echo " ($_e)"; }
 
 one() { # VMM RUN
     # Attributes an L1 death or hang to the boot in progress (the study, tests/nested.rs).
@@ -124,13 +136,13 @@ one() { # VMM RUN
     start "$1"
     status=OK boot="" adds="" removes="" SESSION=""
     while ! grep -q VTOPO-INIT "$OUT"; do
-        if ! kill -0 "$PID" 2>/dev/null; then status="vmm-exited: before the guest init"; break; fi
+        if ! kill -0 "$PID" 2>/dev/null; then status="vmm-exited: before the guest init$(last_err)"; break; fi
         if over "$t0" 120; then status="hang: no guest init after 120 s"; break; fi
         sleep 0.02
     done
     [ "$status" = OK ] && boot=$(since "$t0")
     while [ "$status" = OK ] && { [ "$(reports)" -lt 1 ] || ! grep -q VTOPO-READY "$OUT"; }; do
-        if ! kill -0 "$PID" 2>/dev/null; then status="vmm-exited: before the guest's report"; break; fi
+        if ! kill -0 "$PID" 2>/dev/null; then status="vmm-exited: before the guest's report$(last_err)"; break; fi
         if over "$t0" 120; then status="hang: no guest report after 120 s"; break; fi
         sleep 0.02
     done
@@ -153,6 +165,10 @@ one() { # VMM RUN
     m=${3:-$(rss "$PID" 2>/dev/null)}
     stop "$1"
     echo "VTOPO-BENCH v=1;vmm=$1;run=$2;boot=$boot;add=$adds;remove=$removes;rss_kb=${m%% *};guest_kb=${m##* };status=$status"
+    if [ "$status" != OK ]; then # what the guest and the VMM said last, for the lab's log
+        tail -n 20 "$OUT" | sed 's/^/VTOPO-BENCH-CONSOLE /'
+        tail -n 20 "$ERR" | sed 's/^/VTOPO-BENCH-STDERR /'
+    fi
 }
 
 i=0
