@@ -398,14 +398,12 @@ impl ArchVm for Platform {
             Some(s) => {
                 // A (re)start by CPU_ON begins from reset: whatever the CPU
                 // did before it was turned off or ejected is gone.
-                trace("CPU_ON: KVM_ARM_VCPU_INIT");
+                trace(|| "CPU_ON: KVM_ARM_VCPU_INIT".into());
                 vcpu.vcpu_init(&self.init)
                     .map_err(VmError::kvm("reset the vCPU for CPU_ON"))?;
                 if let Some(m) = mpidr {
                     let now = get_reg(vcpu, MPIDR_EL1, "MPIDR_EL1")?;
-                    trace(&format!(
-                        "CPU_ON: MPIDR after reset {now:#x}, planned {m:#x}"
-                    ));
+                    trace(|| format!("CPU_ON: MPIDR after reset {now:#x}, planned {m:#x}"));
                     if now != m | MPIDR_RES1 {
                         self.set_mpidr(vcpu, m)?;
                     }

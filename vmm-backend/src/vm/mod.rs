@@ -362,14 +362,14 @@ impl<W: Write> LineSink<W> {
 
     fn emit(&mut self) -> std::io::Result<()> {
         if !self.line.is_empty() {
-            if tracing() {
+            trace(|| {
                 let head: String = String::from_utf8_lossy(&self.line)
                     .chars()
                     .take(24)
                     .filter(|c| !c.is_control())
                     .collect();
-                trace(&format!("console: {} byte(s) {head:?}", self.line.len()));
-            }
+                format!("console: {} byte(s) {head:?}", self.line.len())
+            });
             let r = self
                 .out
                 .write_all(&self.line)
@@ -415,11 +415,12 @@ fn tracing() -> bool {
 static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// A log line only when tracing, stamped with the seconds since the VMM
-/// started (when the guest did what: boot-time studies).
-pub(crate) fn trace(text: &str) {
+/// started (when the guest did what: boot-time studies). The text is built
+/// only then: the callers sit on exit paths.
+pub(crate) fn trace(text: impl FnOnce() -> String) {
     if tracing() {
         let t = EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64();
-        log(&format!("+{t:.3}s {text}"));
+        log(&format!("+{t:.3}s {}", text()));
     }
 }
 
@@ -486,7 +487,7 @@ impl<A: ArchVm> Shared<A> {
             match action {
                 Action::RaiseGed => match self.plan.devices.hotplug_event {
                     Some(HotplugEvent::Ged { gsi, .. }) => {
-                        trace(&format!("GED interrupt (GSI {gsi})"));
+                        trace(|| format!("GED interrupt (GSI {gsi})"));
                         self.pulse(gsi);
                     }
                     Some(HotplugEvent::Gpe { .. }) | None => {
@@ -544,15 +545,15 @@ impl<A: ArchVm> Shared<A> {
                 let event = match access {
                     Access::Read(data) => {
                         let event = lifecycle.controller().read(offset, data);
-                        trace(&format!(
-                            "vCPU {cpu}: hotplug register {offset:#x} read {data:x?}"
-                        ));
+                        trace(|| {
+                            format!("vCPU {cpu}: hotplug register {offset:#x} read {data:x?}")
+                        });
                         event
                     }
                     Access::Write(data) => {
-                        trace(&format!(
-                            "vCPU {cpu}: hotplug register {offset:#x} write {data:x?}"
-                        ));
+                        trace(|| {
+                            format!("vCPU {cpu}: hotplug register {offset:#x} write {data:x?}")
+                        });
                         lifecycle.controller().write(offset, data)
                     }
                 };
@@ -588,7 +589,7 @@ impl<A: ArchVm> Shared<A> {
                 match access {
                     Access::Read(data) => {
                         if state.lifecycle.ged().read(offset, data) {
-                            trace(&format!("vCPU {cpu}: GED register {offset:#x} read {data:x?}"));
+                            trace(|| format!("vCPU {cpu}: GED register {offset:#x} read {data:x?}"));
                         } else {
                             log(&format!(
                                 "guest error (vCPU {cpu}): GED read of {} bytes at offset {offset:#x}; reads as 0",
@@ -635,7 +636,7 @@ impl<A: ArchVm> Shared<A> {
     /// A PSCI call from vCPU `cpu`; returns the value for x0, or None when
     /// the vCPU stopped itself (CPU_OFF).
     pub(crate) fn psci(&self, cpu: u32, call: PsciCall) -> Option<i64> {
-        trace(&format!("vCPU {cpu}: PSCI {call:x?}"));
+        trace(|| format!("vCPU {cpu}: PSCI {call:x?}"));
         let mut state = self.lock();
         let State {
             lifecycle, vcpus, ..

@@ -275,7 +275,7 @@ fn thread_main<A: ArchVm>(shared: &Arc<Shared<A>>, index: u32, mut fd: VcpuFd, c
             break;
         }
         first = false;
-        trace(&format!("vCPU {index} runs (start {start:x?})"));
+        trace(|| format!("vCPU {index} runs (start {start:x?})"));
         loop {
             let cmd = *control.get();
             match cmd {
@@ -286,7 +286,7 @@ fn thread_main<A: ArchVm>(shared: &Arc<Shared<A>>, index: u32, mut fd: VcpuFd, c
                         *c = Cmd::Wait;
                     }
                     drop(c);
-                    trace(&format!("vCPU {index} parked"));
+                    trace(|| format!("vCPU {index} parked"));
                     continue 'outer;
                 }
                 Cmd::Exit => break 'outer,

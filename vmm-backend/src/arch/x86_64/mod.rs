@@ -331,11 +331,13 @@ impl ArchVm for Platform {
         // RAM slots from 0.
         let slot = u32::try_from(kvm.get_nr_memslots().saturating_sub(1)).unwrap_or(u32::MAX);
         let legacy = Self::map_legacy(vm, slot)?;
-        trace(&format!(
-            "x86: CPUID vendor {:?}, {} supported entries; BSP x2APIC ID {bsp:#x}",
-            cpuid::Vendor::of(&supported_cpuid),
-            supported_cpuid.len()
-        ));
+        trace(|| {
+            format!(
+                "x86: CPUID vendor {:?}, {} supported entries; BSP x2APIC ID {bsp:#x}",
+                cpuid::Vendor::of(&supported_cpuid),
+                supported_cpuid.len()
+            )
+        });
         let x2apic_mode = plan
             .cpus
             .iter()
@@ -680,11 +682,13 @@ impl ArchVm for Platform {
         };
         let power = self.power.as_ref();
         if let Some(name) = ports::legacy_name(port) {
-            let what = match &access {
-                Access::Read(d) => format!("read of {} byte(s)", d.len()),
-                Access::Write(d) => format!("write of {d:x?}"),
-            };
-            trace(&format!("port {port:#x} ({name}, absent): {what}"));
+            trace(|| {
+                let what = match &access {
+                    Access::Read(d) => format!("read of {} byte(s)", d.len()),
+                    Access::Write(d) => format!("write of {d:x?}"),
+                };
+                format!("port {port:#x} ({name}, absent): {what}")
+            });
         }
         match access {
             Access::Read(data) => {
