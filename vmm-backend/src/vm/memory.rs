@@ -71,13 +71,6 @@ impl HostMapping {
     /// Maps `len` bytes whose address is congruent to `gpa` modulo [`HUGE`],
     /// and asks for transparent huge pages on them.
     fn new(gpa: u64, len: usize) -> Result<Self, VmError> {
-        let fail = |what: &str| {
-            VmError::Memory(format!(
-                "{what} for {} MiB at {gpa:#x}: {}",
-                len >> 20,
-                std::io::Error::last_os_error()
-            ))
-        };
         let reserve = len
             .checked_add(HUGE)
             .ok_or_else(|| VmError::Memory(format!("range at {gpa:#x} is too large")))?;
@@ -94,7 +87,11 @@ impl HostMapping {
             )
         };
         if raw == libc::MAP_FAILED {
-            return Err(fail("mmap"));
+            return Err(VmError::Memory(format!(
+                "mmap for {} MiB at {gpa:#x}: {}",
+                len >> 20,
+                std::io::Error::last_os_error()
+            )));
         }
         // The bytes to skip so that the mapping's address is `gpa` modulo
         // HUGE (less than HUGE, so the conversion cannot fail).
@@ -138,6 +135,49 @@ fn node_of(plan: &Plan, base: u64) -> Option<u32> {
         .map(|n| n.id.0)
 }
 
+/// Binds `map` (guest RAM at `base`) with `mbind(MPOL_BIND)` to the host
+/// node of its guest node's number, when the host has that node; says what
+/// it did.
+fn bind(plan: &Plan, base: u64, map: &HostMapping) {
+    let Some(node) = node_of(plan, base) else {
+        return;
+    };
+    let host = format!("/sys/devices/system/node/node{node}");
+    if !Path::new(&host).exists() || node >= 64 {
+        log(&format!(
+            "guest node {node} ({base:#x}, {} MiB): host has no node {node}, not bound",
+            map.len >> 20
+        ));
+        return;
+    }
+    let mask: u64 = 1 << node;
+    // SAFETY: `map.addr..map.addr+map.len` is exactly the anonymous mapping
+    // `map` owns; mbind only sets its NUMA policy (no memory is touched), and
+    // `mask` outlives the call (maxnode 64 bits).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mbind,
+            map.addr,
+            map.len,
+            MPOL_BIND,
+            std::ptr::from_ref(&mask),
+            64u64,
+            0u32,
+        )
+    };
+    if rc == 0 {
+        log(&format!(
+            "guest node {node} ({base:#x}, {} MiB): bound to host node {node}",
+            map.len >> 20
+        ));
+    } else {
+        log(&format!(
+            "guest node {node}: mbind to host node {node} failed: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+}
+
 /// Maps the plan's RAM (not yet visible to the guest).
 ///
 /// # Errors
@@ -149,6 +189,7 @@ pub fn create(plan: &Plan) -> Result<GuestRam, VmError> {
         let size = usize::try_from(r.size)
             .map_err(|_| VmError::Memory(format!("range {r} does not fit this host")))?;
         let map = HostMapping::new(r.base.0, size)?;
+        bind(plan, r.base.0, &map);
         // SAFETY: `map.addr..map.addr+size` is a live mapping owned by `map`,
         // which GuestRam keeps until after the region is dropped.
         let region = unsafe { MmapRegionBuilder::new(size).with_raw_mmap_pointer(map.addr) }
@@ -163,49 +204,6 @@ pub fn create(plan: &Plan) -> Result<GuestRam, VmError> {
     }
     let mem = GuestMemoryMmap::<()>::from_regions(regions)
         .map_err(|e| VmError::Memory(format!("cannot map {} range(s): {e}", maps.len())))?;
-    for region in mem.iter() {
-        let base = region.start_addr().0;
-        let Some(node) = node_of(plan, base) else {
-            continue;
-        };
-        let host = format!("/sys/devices/system/node/node{node}");
-        if !Path::new(&host).exists() || node >= 64 {
-            log(&format!(
-                "guest node {node} ({:#x}, {} MiB): host has no node {node}, not bound",
-                base,
-                region.len() >> 20
-            ));
-            continue;
-        }
-        let mask: u64 = 1 << node;
-        let addr = region.as_ptr();
-        let len = region.len();
-        // SAFETY: `addr..addr+len` is exactly the anonymous mapping this
-        // region owns; mbind only sets its NUMA policy (no memory is touched),
-        // and `mask` outlives the call (maxnode 64 bits).
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_mbind,
-                addr,
-                len,
-                MPOL_BIND,
-                std::ptr::from_ref(&mask),
-                64u64,
-                0u32,
-            )
-        };
-        if rc == 0 {
-            log(&format!(
-                "guest node {node} ({base:#x}, {} MiB): bound to host node {node}",
-                len >> 20
-            ));
-        } else {
-            log(&format!(
-                "guest node {node}: mbind to host node {node} failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
     Ok(GuestRam { mem, _maps: maps })
 }
 
