@@ -173,6 +173,25 @@ impl Connection {
     }
 }
 
+/// `vtopo hotplug SOCKET session` on this process's standard input and
+/// output, with its exit code.
+fn session(socket: &Path) -> ExitCode {
+    match hotplug_session(socket, std::io::stdin().lock(), std::io::stdout().lock()) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(refused) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "vtopo: the VM refused {refused} request(s)"
+            );
+            ExitCode::from(EXIT_INVALID)
+        }
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 /// `vtopo hotplug SOCKET session`: every non-blank line of `input` is a
 /// request on one connection; each reply line goes to `out` (flushed) as it
 /// comes. Returns how many requests the VM refused.
@@ -398,23 +417,6 @@ fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
-        Command::Hotplug {
-            socket,
-            action: HotplugAction::Session,
-        } => match hotplug_session(&socket, std::io::stdin().lock(), std::io::stdout().lock()) {
-            Ok(0) => ExitCode::SUCCESS,
-            Ok(refused) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "vtopo: the VM refused {refused} request(s)"
-                );
-                ExitCode::from(EXIT_INVALID)
-            }
-            Err(e) => {
-                print_error(&e);
-                ExitCode::from(e.exit_code())
-            }
-        },
         Command::Hotplug { socket, action } => {
             let request = match action {
                 HotplugAction::Status => serde_json::json!({ "cmd": "status" }),
@@ -427,7 +429,7 @@ fn run(cli: Cli) -> ExitCode {
                 HotplugAction::Remove { cpu } => serde_json::json!({ "cmd": "remove", "cpu": cpu }),
                 HotplugAction::Shutdown => serde_json::json!({ "cmd": "shutdown" }),
                 HotplugAction::Raw { line } => serde_json::Value::String(line),
-                HotplugAction::Session => unreachable!("handled above"),
+                HotplugAction::Session => return session(&socket),
             };
             let request = match request {
                 serde_json::Value::String(line) => line,
