@@ -185,9 +185,8 @@ seq_next() { # sets SEQ (no command substitution: a fork costs tens of ms in a n
 
 report() { # event
     seq_next
-    s=$SEQ
-    case "$1" in add:*|remove:*|online:*|offline:*) event_line "$s" "$1" ;; esac
-    guest_line "$s" "$1"
+    case "$1" in add:*|remove:*|online:*|offline:*) event_line "$SEQ" "$1" ;; esac
+    guest_line "$SEQ" "$1"
 }
 
 # ---------------------------------------------------------------------------------------
